@@ -1,0 +1,38 @@
+--liquibase formatted sql
+
+--changeset wallet:fn-internal runOnChange:true splitStatements:false
+-- Helpers the public functions share: the largest amount or balance, and the one way errors are
+-- raised (message and hint from wallet.error_codes(), so a code always reads the same).
+CREATE OR REPLACE FUNCTION wallet.max_amount()
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 999999999999999999.99::numeric $$;
+ALTER FUNCTION wallet.max_amount() OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.max_amount() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.max_amount() TO wallet_app, wallet_reader;
+COMMENT ON FUNCTION wallet.max_amount() IS
+'The largest amount and the largest balance: 999999999999999999.99 (numeric(20,2)).';
+
+CREATE OR REPLACE FUNCTION wallet.raise_error(p_sqlstate text, p_detail text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_message text;
+    v_hint text;
+BEGIN
+    SELECT e.message, e.hint INTO v_message, v_hint FROM wallet.error_codes() AS e WHERE e.sqlstate = p_sqlstate;
+    RAISE EXCEPTION USING
+        ERRCODE = p_sqlstate,
+        MESSAGE = coalesce(v_message, 'wallet error ' || p_sqlstate),
+        DETAIL = p_detail,
+        HINT = v_hint;
+END
+$$;
+ALTER FUNCTION wallet.raise_error(text, text) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.raise_error(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.raise_error(text, text) IS
+'Internal: raises p_sqlstate with the message and hint of wallet.error_codes() and the given detail.';
+--rollback DROP FUNCTION wallet.raise_error(text, text);
+--rollback DROP FUNCTION wallet.max_amount();
