@@ -1,0 +1,174 @@
+"""The one door to the database: an asyncpg pool, one SQL function call per request, and retries of
+transient faults. Every mutating call carries an idempotency key, so a retry never applies twice."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from api.errors import ProblemError, from_sqlstate, unavailable
+from api.settings import Settings
+
+log = logging.getLogger("wallet.db")
+T = TypeVar("T")
+
+# SQLSTATEs worth another attempt: the same call may succeed on a fresh connection or a moment later.
+TRANSIENT_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available (lock_timeout)
+        "57014",  # query_canceled (statement_timeout)
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up)
+        "53300",  # too_many_connections
+        "53400",  # configuration_limit_exceeded
+    }
+)
+
+
+class PoolExhausted(Exception):
+    """No connection became free within pool_acquire_timeout."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = exc.sqlstate or ""
+        # Class 08: connection exceptions, which is also what PgBouncer sends when it loses the server.
+        return sqlstate.startswith("08") or sqlstate in TRANSIENT_SQLSTATES
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection" in str(exc).lower() and "closed" in str(exc).lower()
+    return isinstance(exc, OSError | asyncio.TimeoutError | ConnectionError)
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Release without RESET ALL: behind transaction pooling no session state survives anyway, and
+    the reset would blank application_name and cost a round trip per request."""
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self.retries = 0
+
+    async def open(self) -> None:
+        s = self.settings
+        self._pool = await asyncpg.create_pool(
+            host=s.db_host,
+            port=s.db_port,
+            user=s.db_user,
+            password=s.db_password.get_secret_value(),
+            database=s.db_name,
+            min_size=0,
+            max_size=s.pool_max_size,
+            statement_cache_size=s.statement_cache_size,
+            command_timeout=s.command_timeout,
+            server_settings={"application_name": "wallet-api"},
+            reset=_keep_session,
+        )
+        try:  # warm the pool; a database that is down now is not fatal, /ready tells
+            await self.run(lambda c: c.execute("SELECT 1"), attempts=1)
+        except ProblemError:
+            log.warning("database not reachable at startup; requests will retry")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await asyncio.wait_for(self._pool.close(), timeout=10)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "Database.open() was not called"
+        return self._pool
+
+    def pool_stats(self) -> dict[str, int]:
+        pool = self.pool
+        size = pool.get_size()
+        idle = pool.get_idle_size()
+        return {"size": size, "idle": idle, "in_use": size - idle, "max": pool.get_max_size()}
+
+    async def run(self, call: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int | None = None) -> T:
+        """Runs `call` on a pooled connection, retrying transient faults with jittered backoff."""
+        s = self.settings
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts or s.retry_attempts) | stop_after_delay(s.retry_max_seconds),
+            wait=wait_random_exponential(multiplier=0.05, max=1.0),
+            retry=retry_if_exception(is_transient),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        con = await self.pool.acquire(timeout=s.pool_acquire_timeout)
+                    except asyncio.TimeoutError:
+                        raise PoolExhausted from None
+                    try:
+                        return await call(con)
+                    finally:
+                        await self.pool.release(con)
+        except PoolExhausted:
+            raise unavailable(
+                f"no database connection became free within {s.pool_acquire_timeout:g} s",
+                s.retry_after_seconds,
+            ) from None
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate and exc.sqlstate.startswith("WL"):
+                raise from_sqlstate(exc.sqlstate, exc.detail or exc.message) from None
+            if is_transient(exc):
+                raise unavailable(f"database unavailable: {exc.sqlstate}", s.retry_after_seconds) from exc
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise unavailable("database unavailable", s.retry_after_seconds) from exc
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count_retry(self, state: Any) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("retrying database call (attempt %s): %r", state.attempt_number, exc)
+
+    # --- the SQL API, one function call each ---
+
+    async def create_wallet(self, initial_balance: Decimal, idempotency_key: str) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.create_wallet($1, NULL, $2)"
+        row = await self.run(lambda c: c.fetchrow(sql, initial_balance, idempotency_key))
+        assert row is not None
+        return row
+
+    async def get_wallet(self, wallet_id: UUID) -> asyncpg.Record:
+        row = await self.run(lambda c: c.fetchrow("SELECT * FROM wallet.get_wallet($1)", wallet_id))
+        assert row is not None
+        return row
+
+    async def apply_operation(
+        self, wallet_id: UUID, operation_type: str, amount: Decimal, idempotency_key: str
+    ) -> asyncpg.Record:
+        """One element of wallet.apply_operations: its failure comes back as a row, with the balance."""
+        sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[])"
+        row = await self.run(
+            lambda c: c.fetchrow(sql, wallet_id, [operation_type], [amount], [idempotency_key])
+        )
+        assert row is not None
+        return row
+
+    async def list_operations(self, wallet_id: UUID, after: int, limit: int) -> list[asyncpg.Record]:
+        sql = "SELECT * FROM wallet.list_operations($1, $2, $3)"
+        return await self.run(lambda c: c.fetch(sql, wallet_id, after, limit))
+
+    async def ping(self) -> None:
+        await self.run(lambda c: c.execute("SELECT 1"), attempts=1)

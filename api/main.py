@@ -1,0 +1,100 @@
+"""Builds the app: the lifespan opens and closes the database pool; routers and error handlers."""
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.db import Database
+from api.routes import health, wallets
+from api.settings import Settings, get_settings
+
+access_log = logging.getLogger("wallet.access")
+
+DESCRIPTION = """
+Wallets with a balance and a ledger. The rules (balance checks, locking, idempotency) live in
+PostgreSQL functions; this API validates requests, calls one function and maps the result.
+
+* Money is a decimal string with 2 places (`"100.50"`); requests may send a string or a JSON number.
+* Every error is `application/problem+json` (RFC 9457) with a stable `code`.
+* `Idempotency-Key` on POST makes a retry safe: the original result is returned, nothing is applied twice.
+"""
+
+
+class RequestContext:
+    """Pure ASGI middleware: a request id on every request and response, and one access-log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s %.1fms request_id=%s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    request_id,
+                )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
+            return value.decode()
+    return uuid.uuid4().hex
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        await db.open()
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Wallet service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(wallets.router)
+    app.include_router(health.router)
+    app.add_middleware(RequestContext)
+    return app
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

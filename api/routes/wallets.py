@@ -1,0 +1,170 @@
+"""Wallet endpoints: validate the shape of a request, make one database call, map the result."""
+
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+
+from api.db import Database
+from api.errors import SQLSTATES, ProblemError, from_sqlstate
+from api.jsonbody import DecimalJSONRoute
+from api.schemas import (
+    CreateWalletRequest,
+    Operation,
+    OperationRequest,
+    OperationResult,
+    OperationsPage,
+    Problem,
+    Wallet,
+)
+
+router = APIRouter(prefix="/api/v1/wallets", tags=["wallets"], route_class=DecimalJSONRoute)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1-255 characters, scoped to the wallet. Repeating a request with its key returns the "
+        "original result and changes nothing; the same key with another request gets 422. Without one, the "
+        "server makes a key per request so its own retries are safe. Keys are kept as long as the ledger.",
+    ),
+]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Insufficient funds (`insufficient_funds`, with the current `balance`) or balance limit exceeded.",
+        404: "No such wallet (`wallet_not_found`).",
+        409: "The wallet exists already (`wallet_already_exists`).",
+        422: "Invalid request: malformed JSON, a field error (`validation_error`, with `errors`), "
+        "`invalid_amount`, `invalid_operation_type`, `invalid_idempotency_key`, `idempotency_key_reused`.",
+        503: "The database is unreachable or busy; retry after `Retry-After` seconds.",
+    }
+    return {
+        s: {"model": Problem, "description": described[s], "content": {"application/problem+json": {}}}
+        for s in statuses
+    }
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _wallet(row: Any) -> Wallet:
+    return Wallet(
+        id=row["wallet_id"],
+        balance=row["balance"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Wallet,
+    summary="Create a wallet",
+    responses={**_problems(409, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_wallet(
+    request: Request,
+    response: Response,
+    body: Annotated[CreateWalletRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Wallet:
+    initial = body.initial_balance if body else CreateWalletRequest().initial_balance
+    row = await _db(request).create_wallet(initial, idempotency_key or f"srv-{uuid4()}")
+    response.headers["Location"] = f"{router.prefix}/{row['wallet_id']}"
+    if row["replayed"]:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _wallet(row)
+
+
+router.add_api_route(
+    "/", create_wallet, methods=["POST"], status_code=201, response_model=Wallet, include_in_schema=False
+)
+
+
+@router.get(
+    "/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=_problems(404, 422, 503)
+)
+async def get_wallet(request: Request, wallet_id: UUID) -> Wallet:
+    return _wallet(await _db(request).get_wallet(wallet_id))
+
+
+@router.post(
+    "/{wallet_id}/operation",
+    response_model=OperationResult,
+    summary="Deposit into or withdraw from a wallet",
+    responses=_problems(400, 404, 422, 503),
+)
+async def apply_operation(
+    request: Request,
+    response: Response,
+    wallet_id: UUID,
+    body: OperationRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> OperationResult:
+    if body.wallet_id is not None and body.wallet_id != wallet_id:
+        raise ProblemError(
+            SQLSTATES["WL009"],
+            f"walletId {body.wallet_id} in the body differs from {wallet_id} in the path",
+            {"errors": [{"loc": ["body", "walletId"], "msg": "must equal the wallet id in the path"}]},
+        )
+    key = idempotency_key if idempotency_key is not None else f"srv-{uuid4()}"
+    row = await _db(request).apply_operation(wallet_id, body.operation_type, body.amount, key)
+    if row["error_code"]:
+        extra = {}
+        if row["error_code"] == "WL002":
+            extra["balance"] = f"{row['balance_after']:.2f}"
+        raise from_sqlstate(row["error_code"], row["error_detail"], **extra)
+    if row["replayed"]:
+        response.headers["Idempotent-Replayed"] = "true"
+    return OperationResult(
+        id=row["operation_id"],
+        wallet_id=row["wallet_id"],
+        seq=row["seq"],
+        operation_type=row["operation_type"],
+        amount=row["amount"],
+        balance_after=row["balance_after"],
+        balance=row["balance_after"],
+        created_at=row["created_at"],
+        replayed=row["replayed"],
+    )
+
+
+@router.get(
+    "/{wallet_id}/operations",
+    response_model=OperationsPage,
+    summary="List a wallet's operations (its ledger), oldest first",
+    responses=_problems(404, 422, 503),
+)
+async def list_operations(
+    request: Request,
+    wallet_id: UUID,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    after: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Return entries with seq > after (the previous page's next_after).",
+        ),
+    ] = 0,
+) -> OperationsPage:
+    rows = await _db(request).list_operations(wallet_id, after, limit)
+    items = [
+        Operation(
+            id=r["operation_id"],
+            wallet_id=r["wallet_id"],
+            seq=r["seq"],
+            operation_type=r["operation_type"],
+            amount=r["amount"],
+            balance_after=r["balance_after"],
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+    return OperationsPage(items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None)

@@ -1,0 +1,136 @@
+"""Request and response models. Money is Decimal end to end: JSON numbers are parsed as Decimal (see
+jsonbody.py), amounts leave as strings with 2 decimal places. Ranges and cents are the database's rule."""
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+_DECIMAL_TEXT = re.compile(r"[+-]?\d{1,40}(\.\d{1,40})?")
+
+
+def parse_money(value: Any) -> Decimal:
+    """Accepts a decimal string ("100.50") or a JSON number (already a Decimal or int): exact, never a
+    float. Whether the amount is positive, in whole cents and in range is checked by the database."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError('must be a decimal string such as "100.50" or a JSON number')
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise ValueError('must be a decimal number written like "100.50"')
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("must be a decimal number") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount != 0 and not -40 <= amount.adjusted() <= 40:
+        raise ValueError("is out of range")
+    return amount
+
+
+_MONEY_SCHEMA = {
+    "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number"}],
+    "description": 'Amount in whole cents: a decimal string (preferred) or a JSON number, e.g. "100.50".',
+    "examples": ["100.50"],
+}
+
+MoneyIn = Annotated[Decimal, PlainValidator(parse_money), WithJsonSchema(_MONEY_SCHEMA)]
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["100.50"]}),
+]
+
+OperationType = Literal["DEPOSIT", "WITHDRAW"]
+
+
+class CreateWalletRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"initial_balance": "10.00"}]})
+
+    initial_balance: MoneyIn = Field(
+        default=Decimal(0),
+        validation_alias=AliasChoices("initial_balance", "initialBalance"),
+        description="Opening balance (default 0); recorded as the wallet's first ledger entry.",
+    )
+
+
+class OperationRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"operation_type": "DEPOSIT", "amount": "100.50"},
+                {"operationType": "WITHDRAW", "amount": 25},
+            ]
+        },
+    )
+
+    operation_type: OperationType = Field(
+        validation_alias=AliasChoices("operation_type", "operationType"),
+        description="DEPOSIT or WITHDRAW (`operationType` is accepted too).",
+    )
+    amount: MoneyIn
+    wallet_id: UUID | None = Field(
+        default=None,
+        validation_alias=AliasChoices("wallet_id", "walletId"),
+        description="Optional; if present it must equal the wallet id in the path.",
+    )
+
+
+class Wallet(BaseModel):
+    id: UUID
+    balance: MoneyOut
+    version: int = Field(description="Number of ledger entries; the seq of the newest.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Operation(BaseModel):
+    id: UUID = Field(description="Operation id.")
+    wallet_id: UUID
+    seq: int = Field(description="Position in the wallet's ledger, 1-based, gap-free.")
+    operation_type: OperationType
+    amount: MoneyOut
+    balance_after: MoneyOut = Field(description="The wallet's balance right after this operation.")
+    created_at: datetime
+
+
+class OperationResult(Operation):
+    balance: MoneyOut = Field(description="The wallet's balance after this operation (= balance_after).")
+    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+
+
+class OperationsPage(BaseModel):
+    items: list[Operation]
+    limit: int
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null when this page is not full (the end, for now)."
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str = Field(
+        description="Stable error code, e.g. insufficient_funds (see the README's error table)."
+    )
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors, for 422.")
+    balance: str | None = Field(default=None, description="Current balance, for insufficient_funds.")

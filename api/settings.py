@@ -1,0 +1,86 @@
+"""Settings of the API, from the environment and `.env` (the same file the native stack reads)."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    db_host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("WALLET_DB_HOST", "db_host"),
+        description="Host of PgBouncer (or PostgreSQL) the API connects to.",
+    )
+    db_port: int = Field(
+        56432,
+        validation_alias=AliasChoices("WALLET_DB_PORT", "WALLET_PGBOUNCER_PORT", "db_port"),
+        description="Port of PgBouncer (or PostgreSQL).",
+    )
+    db_name: str = Field(
+        "wallet", validation_alias=AliasChoices("WALLET_DB", "db_name"), description="Database."
+    )
+    db_user: str = Field(
+        "wallet_app",
+        validation_alias=AliasChoices("WALLET_DB_USER", "db_user"),
+        description="Role the API logs in as: EXECUTE on the wallet functions only.",
+    )
+    db_password: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("WALLET_APP_PASSWORD", "db_password"),
+        description="Password of db_user.",
+    )
+    statement_cache_size: int = Field(
+        0,
+        validation_alias=AliasChoices("WALLET_STATEMENT_CACHE_SIZE", "statement_cache_size"),
+        description="asyncpg prepared-statement cache. 0 behind PgBouncer < 1.21 in transaction mode; "
+        "e.g. 100 directly on PostgreSQL or with PgBouncer >= 1.21 and max_prepared_statements > 0.",
+    )
+    pool_min_size: int = Field(
+        2, validation_alias=AliasChoices("WALLET_POOL_MIN_SIZE", "pool_min_size"), description="Pool floor."
+    )
+    pool_max_size: int = Field(
+        20,
+        validation_alias=AliasChoices("WALLET_POOL_MAX_SIZE", "pool_max_size"),
+        description="Most connections per API process (x processes must stay under PgBouncer's max_client_conn).",
+    )
+    pool_acquire_timeout: float = Field(
+        5.0,
+        validation_alias=AliasChoices("WALLET_POOL_ACQUIRE_TIMEOUT", "pool_acquire_timeout"),
+        description="Seconds a request waits for a free connection before it gets 503 + Retry-After.",
+    )
+    command_timeout: float = Field(
+        10.0,
+        validation_alias=AliasChoices("WALLET_COMMAND_TIMEOUT", "command_timeout"),
+        description="Seconds one database call may take before it is cancelled (then retried, with its key).",
+    )
+    retry_attempts: int = Field(
+        5,
+        validation_alias=AliasChoices("WALLET_RETRY_ATTEMPTS", "retry_attempts"),
+        description="Attempts of a database call on transient faults (connection lost, 40001, 40P01, 57P0x).",
+    )
+    retry_max_seconds: float = Field(
+        8.0,
+        validation_alias=AliasChoices("WALLET_RETRY_MAX_SECONDS", "retry_max_seconds"),
+        description="Upper bound on the time spent retrying one call.",
+    )
+    retry_after_seconds: int = Field(
+        2,
+        validation_alias=AliasChoices("WALLET_RETRY_AFTER_SECONDS", "retry_after_seconds"),
+        description="Retry-After sent with 503 responses.",
+    )
+    max_body_bytes: int = Field(
+        16_384,
+        validation_alias=AliasChoices("WALLET_MAX_BODY_BYTES", "max_body_bytes"),
+        description="Largest request body accepted; larger ones get 413.",
+    )
+    api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("WALLET_API_HOST", "api_host"))
+    api_port: int = Field(8000, validation_alias=AliasChoices("WALLET_API_PORT", "api_port"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("WALLET_LOG_LEVEL", "log_level"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
