@@ -2,11 +2,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STACK := scripts/stack.sh
+PY := .venv/bin/python
 
-.PHONY: help up down clean status migrate psql test test-db pgtap
+.PHONY: help run up down clean status migrate psql venv test test-db pgtap pytest lint bench-db
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run: up venv ## serve the API on http://127.0.0.1:8000 in the foreground (Ctrl-C stops it)
+	@$(PY) -m api
+
+test: test-db pgtap pytest ## run every test: pgTAP, then pytest with coverage (brings the stack up first)
 
 up: ## install what is missing, start PostgreSQL + PgBouncer on loopback, migrate
 	@$(STACK) up
@@ -14,8 +20,9 @@ up: ## install what is missing, start PostgreSQL + PgBouncer on loopback, migrat
 down: ## stop PgBouncer and PostgreSQL (data kept)
 	@$(STACK) down
 
-clean: ## stop everything and delete the local cluster and logs
+clean: ## stop everything and delete the local cluster, logs and .venv
 	@$(STACK) clean
+	@rm -rf .venv
 
 status: ## show whether PostgreSQL and PgBouncer run
 	@$(STACK) status
@@ -26,10 +33,20 @@ migrate: ## run Liquibase update on the service database
 psql: ## psql on the service database as the DBA (reads SQL from stdin when piped)
 	@$(STACK) psql
 
+venv: ## install the Python project into .venv (pinned by constraints.txt)
+	@scripts/venv.sh
+
 test-db: ## recreate the test database from the changelog
 	@$(STACK) test-db
 
-pgtap: test-db ## run the pgTAP suite (pg_prove)
+pgtap: ## run the pgTAP suite with pg_prove (needs make test-db)
 	@scripts/pgtap.sh
 
-test: pgtap ## run every test (brings the stack up first)
+pytest: venv ## run pytest on the real stack with coverage of api/ (needs make test-db)
+	@$(PY) -m pytest --cov=api --cov-report=term-missing --cov-fail-under=90
+
+lint: venv ## ruff and mypy on api/ and tests/
+	@.venv/bin/ruff check api tests && .venv/bin/ruff format --check api tests && .venv/bin/mypy
+
+bench-db: ## pgbench the SQL API on a scratch database (env: DURATION CLIENTS BATCH_CLIENTS THREADS)
+	@scripts/bench-db.sh

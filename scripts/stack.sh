@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The native stack: a private PostgreSQL 15 cluster and PgBouncer (transaction pooling) on loopback,
 # kept in a git-ignored state folder, migrated by Liquibase. Every command is idempotent.
-#   stack.sh deps | up | down | clean | status | migrate [DB] | test-db | psql [DB]
+#   stack.sh deps | up | down | clean | status | migrate [DB] | test-db | psql [DB] | liquibase DB ARGS...
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -200,6 +200,7 @@ case $cmd in
     status) status ;;
     migrate) deps; prepare_state; init_cluster; start_postgres; migrate "${1:-$DB}" ;;
     test-db) test_db ;;
+    liquibase) db=${1:?usage: $0 liquibase DB COMMAND...}; shift; liquibase_run "$db" "$@" ;;
     psql) pg_running || die "the stack is down: run 'make up' first"; psql_admin "${1:-$DB}" ;;
-    *) die "usage: $0 deps|up|down|clean|status|migrate [DB]|test-db|psql [DB]" ;;
+    *) die "usage: $0 deps|up|down|clean|status|migrate [DB]|test-db|psql [DB]|liquibase DB ARGS..." ;;
 esac

@@ -101,11 +101,16 @@ BEGIN
     END IF;
 
     IF cardinality(array_remove(p_idempotency_keys, NULL)) > 0 THEN
+        -- One probe of the (wallet_id, idempotency_key) index per key. A plain `= ANY (keys)` lets the
+        -- planner, whose statistics say a wallet has few entries, scan the whole ledger of a hot wallet.
         SELECT array_agg(o.idempotency_key), array_agg(o.id), array_agg(o.seq), array_agg(o.operation_type),
             array_agg(o.amount), array_agg(o.balance_after), array_agg(o.created_at)
         INTO k_keys, k_ids, k_seqs, k_types, k_amounts, k_balances, k_created
-        FROM wallet.operations AS o
-        WHERE o.wallet_id = p_wallet_id AND o.idempotency_key = ANY (p_idempotency_keys);
+        FROM (SELECT DISTINCT q.key FROM unnest(p_idempotency_keys) AS q (key) WHERE q.key IS NOT NULL) AS q
+        CROSS JOIN LATERAL (
+            SELECT o1.* FROM wallet.operations AS o1
+            WHERE o1.wallet_id = p_wallet_id AND o1.idempotency_key = q.key
+        ) AS o;
     END IF;
 
     FOR e IN

@@ -24,6 +24,7 @@ AS $$
 DECLARE
     c_max constant numeric := 999999999999999999.99;
     v_id uuid;
+    v_digest bytea;
     v_now timestamptz := now();
     w wallet.wallets;
 BEGIN
@@ -37,10 +38,17 @@ BEGIN
             'an idempotency key is 1 to 255 characters long; this one has %s', length(p_idempotency_key)));
     END IF;
 
-    v_id := coalesce(p_wallet_id,
-        CASE WHEN p_idempotency_key IS NOT NULL
-            THEN md5('wallet.create_wallet:' || p_idempotency_key)::uuid
-            ELSE gen_random_uuid() END);
+    IF p_wallet_id IS NOT NULL THEN
+        v_id := p_wallet_id;
+    ELSIF p_idempotency_key IS NOT NULL THEN
+        -- A name-based (version 3, MD5) UUID of the key: the same key always names the same wallet.
+        v_digest := decode(md5('wallet.create_wallet:' || p_idempotency_key), 'hex');
+        v_digest := set_byte(v_digest, 6, (get_byte(v_digest, 6) & 15) | 48);
+        v_digest := set_byte(v_digest, 8, (get_byte(v_digest, 8) & 63) | 128);
+        v_id := encode(v_digest, 'hex')::uuid;
+    ELSE
+        v_id := gen_random_uuid();
+    END IF;
 
     -- ON CONFLICT waits for a concurrent creator of the same id to finish, then finds its wallet.
     INSERT INTO wallet.wallets AS t (id, balance, version, initial_balance, creation_key, created_at, updated_at)
@@ -75,6 +83,6 @@ REVOKE ALL ON FUNCTION wallet.create_wallet(numeric, uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.create_wallet(numeric, uuid, text) TO wallet_app;
 COMMENT ON FUNCTION wallet.create_wallet(numeric, uuid, text) IS
 'Creates a wallet and returns it. p_initial_balance (default 0, whole cents, 0 to 999999999999999999.99) becomes its first ledger entry (a DEPOSIT) when > 0.
-p_wallet_id: the id to use (default: generated). p_idempotency_key (optional, 1-255 characters): with no p_wallet_id the id is derived from the key, so repeating the call returns the same wallet (replayed = true) instead of a second one; the same key with another initial balance raises WL005.
+p_wallet_id: the id to use (default: generated). p_idempotency_key (optional, 1-255 characters): with no p_wallet_id the id is derived from the key (a version-3 UUID of it), so repeating the call returns the same wallet (replayed = true) instead of a second one; the same key with another initial balance raises WL005.
 Raises WL003 invalid initial balance, WL007 invalid key, WL008 the wallet id exists already (not created by this key).';
 --rollback DROP FUNCTION wallet.create_wallet(numeric, uuid, text);

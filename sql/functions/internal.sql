@@ -23,11 +23,13 @@ DECLARE
     v_hint text;
 BEGIN
     SELECT e.message, e.hint INTO v_message, v_hint FROM wallet.error_codes() AS e WHERE e.sqlstate = p_sqlstate;
-    RAISE EXCEPTION USING
-        ERRCODE = p_sqlstate,
-        MESSAGE = coalesce(v_message, 'wallet error ' || p_sqlstate),
-        DETAIL = p_detail,
-        HINT = v_hint;
+    v_message := coalesce(v_message, 'wallet error ' || p_sqlstate);
+    v_hint := coalesce(v_hint, 'See SELECT * FROM wallet.error_codes();');
+    -- RAISE refuses a NULL option, and an empty DETAIL would still print: leave it out instead.
+    IF p_detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = p_sqlstate, MESSAGE = v_message, HINT = v_hint;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = p_sqlstate, MESSAGE = v_message, DETAIL = p_detail, HINT = v_hint;
 END
 $$;
 ALTER FUNCTION wallet.raise_error(text, text) OWNER TO wallet_owner;

@@ -1,0 +1,125 @@
+-- The wallet schema: its tables, keys, indexes and the CHECK constraints that hold even for a superuser.
+BEGIN;
+SELECT plan(34);
+
+SELECT has_schema('wallet', 'the wallet schema exists');
+SELECT tables_are('wallet', ARRAY['wallets', 'operations'], 'the wallet schema holds exactly the tables wallets and operations');
+SELECT table_owner_is('wallet', 'wallets', 'wallet_owner', 'wallet.wallets is owned by wallet_owner');
+SELECT table_owner_is('wallet', 'operations', 'wallet_owner', 'wallet.operations is owned by wallet_owner');
+
+-- Columns and types
+SELECT columns_are('wallet', 'wallets',
+    ARRAY['id', 'balance', 'version', 'initial_balance', 'creation_key', 'created_at', 'updated_at'],
+    'wallet.wallets has exactly the columns id, balance, version, initial_balance, creation_key, created_at, updated_at');
+SELECT columns_are('wallet', 'operations',
+    ARRAY['wallet_id', 'seq', 'id', 'operation_type', 'amount', 'balance_after', 'idempotency_key', 'created_at'],
+    'wallet.operations has exactly the columns wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key, created_at');
+SELECT col_type_is('wallet', 'wallets', 'balance', 'numeric(20,2)', 'wallets.balance is numeric(20,2): whole cents up to 999999999999999999.99');
+SELECT col_type_is('wallet', 'wallets', 'version', 'bigint', 'wallets.version is a bigint');
+SELECT col_type_is('wallet', 'operations', 'seq', 'bigint', 'operations.seq is a bigint');
+SELECT col_type_is('wallet', 'operations', 'amount', 'numeric(20,2)', 'operations.amount is numeric(20,2)');
+SELECT col_type_is('wallet', 'operations', 'balance_after', 'numeric(20,2)', 'operations.balance_after is numeric(20,2)');
+SELECT col_type_is('wallet', 'operations', 'created_at', 'timestamp with time zone', 'operations.created_at is a timestamptz');
+SELECT results_eq(
+    $$SELECT table_name::text COLLATE "default", column_name::text COLLATE "default" FROM information_schema.columns
+      WHERE table_schema = 'wallet' AND is_nullable = 'YES' ORDER BY 1, 2$$,
+    $$VALUES ('operations', 'idempotency_key'), ('wallets', 'creation_key')$$,
+    'every column is NOT NULL except the optional idempotency keys (operations.idempotency_key, wallets.creation_key)');
+
+-- Keys and indexes
+SELECT col_is_pk('wallet', 'wallets', 'id', 'the primary key of wallet.wallets is id');
+SELECT col_is_pk('wallet', 'operations', ARRAY['wallet_id', 'seq'], 'the primary key of wallet.operations is (wallet_id, seq)');
+SELECT col_is_unique('wallet', 'operations', ARRAY['wallet_id', 'idempotency_key'], 'an idempotency key is unique per wallet: UNIQUE (wallet_id, idempotency_key)');
+SELECT fk_ok('wallet', 'operations', 'wallet_id', 'wallet', 'wallets', 'id', 'every ledger entry belongs to an existing wallet (operations.wallet_id references wallets.id)');
+SELECT indexes_are('wallet', 'wallets', ARRAY['wallets_pkey'],
+    'wallet.wallets has only its primary key index: no index on balance or updated_at, so balance updates can stay HOT');
+SELECT indexes_are('wallet', 'operations', ARRAY['operations_pkey', 'operations_idempotency_key_unique'],
+    'wallet.operations has only the indexes of its primary key and of its idempotency key');
+SELECT ok((SELECT 'fillfactor=70' = ANY (reloptions) FROM pg_class WHERE oid = 'wallet.wallets'::regclass),
+    'wallet.wallets has fillfactor 70, leaving room on each page for HOT balance updates');
+
+-- CHECK constraints
+SELECT results_eq(
+    $$SELECT conrelid::regclass::text, conname::text COLLATE "default" FROM pg_constraint
+      WHERE connamespace = 'wallet'::regnamespace AND contype = 'c' ORDER BY 1, 2$$,
+    $$VALUES ('wallet.operations', 'operations_amount_positive'),
+             ('wallet.operations', 'operations_balance_after_not_negative'),
+             ('wallet.operations', 'operations_idempotency_key_length'),
+             ('wallet.operations', 'operations_seq_positive'),
+             ('wallet.operations', 'operations_type_known'),
+             ('wallet.wallets', 'wallets_balance_not_negative'),
+             ('wallet.wallets', 'wallets_creation_key_length'),
+             ('wallet.wallets', 'wallets_initial_balance_not_negative'),
+             ('wallet.wallets', 'wallets_version_not_negative')$$,
+    'the tables carry exactly the expected CHECK constraints');
+
+-- A wallet with one ledger entry (seq 1, key k1) to run the constraints against, as superuser.
+SELECT FROM wallet.create_wallet(0, '5c000000-0000-4000-8000-000000000001');
+SELECT FROM wallet.deposit('5c000000-0000-4000-8000-000000000001', 10, 'k1');
+
+SELECT throws_ok(
+    $$UPDATE wallet.wallets SET balance = -0.01 WHERE id = '5c000000-0000-4000-8000-000000000001'$$,
+    '23514', 'new row for relation "wallets" violates check constraint "wallets_balance_not_negative"',
+    'a direct UPDATE of a balance below zero is refused by a CHECK constraint (23514), even for a superuser');
+SELECT throws_ok(
+    $$UPDATE wallet.wallets SET version = -1 WHERE id = '5c000000-0000-4000-8000-000000000001'$$,
+    '23514', 'new row for relation "wallets" violates check constraint "wallets_version_not_negative"',
+    'a negative wallet version is refused by a CHECK constraint (23514)');
+SELECT throws_ok(
+    $$UPDATE wallet.wallets SET creation_key = '' WHERE id = '5c000000-0000-4000-8000-000000000001'$$,
+    '23514', 'new row for relation "wallets" violates check constraint "wallets_creation_key_length"',
+    'an empty creation key is refused by a CHECK constraint (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 2, gen_random_uuid(), 'DEPOSIT', 0, 10, now())$$,
+    '23514', 'new row for relation "operations" violates check constraint "operations_amount_positive"',
+    'a ledger entry with amount 0 is refused by a CHECK constraint (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 2, gen_random_uuid(), 'deposit', 1, 11, now())$$,
+    '23514', 'new row for relation "operations" violates check constraint "operations_type_known"',
+    'a ledger entry whose type is not DEPOSIT or WITHDRAW (here lowercase deposit) is refused (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 0, gen_random_uuid(), 'DEPOSIT', 1, 11, now())$$,
+    '23514', 'new row for relation "operations" violates check constraint "operations_seq_positive"',
+    'a ledger entry with seq 0 is refused: seq starts at 1 (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 2, gen_random_uuid(), 'WITHDRAW', 11, -1, now())$$,
+    '23514', 'new row for relation "operations" violates check constraint "operations_balance_after_not_negative"',
+    'a ledger entry with a negative balance_after is refused (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 2, gen_random_uuid(), 'DEPOSIT', 1, 11, repeat('k', 256), now())$$,
+    '23514', 'new row for relation "operations" violates check constraint "operations_idempotency_key_length"',
+    'a ledger entry with a 256-character idempotency key is refused (23514)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 1, gen_random_uuid(), 'DEPOSIT', 1, 11, now())$$,
+    '23505', 'duplicate key value violates unique constraint "operations_pkey"',
+    'a second ledger entry with the same (wallet_id, seq) is refused by the primary key (23505)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key, created_at)
+      VALUES ('5c000000-0000-4000-8000-000000000001', 2, gen_random_uuid(), 'DEPOSIT', 1, 11, 'k1', now())$$,
+    '23505', 'duplicate key value violates unique constraint "operations_idempotency_key_unique"',
+    'a second ledger entry of the same wallet with the same idempotency key is refused (23505)');
+SELECT throws_ok(
+    $$INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, created_at)
+      VALUES ('5c000000-0000-4000-8000-0000000000ff', 1, gen_random_uuid(), 'DEPOSIT', 1, 1, now())$$,
+    '23503', NULL,
+    'a ledger entry for a wallet that does not exist is refused by the foreign key (23503)');
+-- The foreign key's check runs as the owner of wallet.operations, and wallet_owner may not lock ledger
+-- rows (UPDATE, DELETE and TRUNCATE were revoked from it), so no wallet can be deleted, not even an empty one.
+SELECT FROM wallet.create_wallet(0, '5c000000-0000-4000-8000-000000000002');
+SELECT throws_ok(
+    $$DELETE FROM wallet.wallets WHERE id = '5c000000-0000-4000-8000-000000000002'$$,
+    '42501', 'permission denied for table operations',
+    'deleting a wallet, even one without ledger entries and as a superuser, is refused (42501 from the foreign key check)');
+SELECT results_eq(
+    $$SELECT balance, version FROM wallet.wallets WHERE id = '5c000000-0000-4000-8000-000000000001'$$,
+    $$VALUES (10.00::numeric, 1::bigint)$$,
+    'after the refused statements the wallet still has balance 10.00 and version 1');
+
+SELECT * FROM finish();
+ROLLBACK;
