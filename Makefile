@@ -12,7 +12,7 @@ help: ## list the targets
 run: up venv ## serve the API on http://127.0.0.1:8000 in the foreground (Ctrl-C stops it)
 	@$(PY) -m api
 
-test: test-db pgtap pytest ## run every test: pgTAP, then pytest with coverage (brings the stack up first)
+test: test-db pgtap pytest lint ## run every test: pgTAP, pytest with coverage, lint (brings the stack up first)
 
 up: ## install what is missing, start PostgreSQL + PgBouncer on loopback, migrate
 	@$(STACK) up

@@ -114,7 +114,7 @@ class Database:
                 with attempt:
                     try:
                         con = await self.pool.acquire(timeout=s.pool_acquire_timeout)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise PoolExhausted from None
                     try:
                         return await call(con)
@@ -160,9 +160,7 @@ class Database:
     ) -> asyncpg.Record:
         """One element of wallet.apply_operations: its failure comes back as a row, with the balance."""
         sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[])"
-        row = await self.run(
-            lambda c: c.fetchrow(sql, wallet_id, [operation_type], [amount], [idempotency_key])
-        )
+        row = await self.run(lambda c: c.fetchrow(sql, wallet_id, [operation_type], [amount], [idempotency_key]))
         assert row is not None
         return row
 

@@ -65,7 +65,7 @@ class RequestContext:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
-            return value.decode()
+            return str(value.decode())
     return uuid.uuid4().hex
 
 

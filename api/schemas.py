@@ -128,9 +128,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str
-    code: str = Field(
-        description="Stable error code, e.g. insufficient_funds (see the README's error table)."
-    )
+    code: str = Field(description="Stable error code, e.g. insufficient_funds (see the README's error table).")
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors, for 422.")
     balance: str | None = Field(default=None, description="Current balance, for insufficient_funds.")

@@ -19,9 +19,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WALLET_DB_PORT", "WALLET_PGBOUNCER_PORT", "db_port"),
         description="Port of PgBouncer (or PostgreSQL).",
     )
-    db_name: str = Field(
-        "wallet", validation_alias=AliasChoices("WALLET_DB", "db_name"), description="Database."
-    )
+    db_name: str = Field("wallet", validation_alias=AliasChoices("WALLET_DB", "db_name"), description="Database.")
     db_user: str = Field(
         "wallet_app",
         validation_alias=AliasChoices("WALLET_DB_USER", "db_user"),

@@ -104,14 +104,10 @@ class Ledger:
         self.pool = pool
 
     async def balance(self, wallet_id: UUID) -> Decimal:
-        return Decimal(
-            await self.pool.fetchval("SELECT balance FROM wallet.wallets WHERE id = $1", wallet_id)
-        )
+        return Decimal(await self.pool.fetchval("SELECT balance FROM wallet.wallets WHERE id = $1", wallet_id))
 
     async def entries(self, wallet_id: UUID) -> list[asyncpg.Record]:
-        return await self.pool.fetch(
-            "SELECT * FROM wallet.operations WHERE wallet_id = $1 ORDER BY seq", wallet_id
-        )
+        return await self.pool.fetch("SELECT * FROM wallet.operations WHERE wallet_id = $1 ORDER BY seq", wallet_id)
 
     async def inconsistencies(self, wallet_id: UUID) -> list[asyncpg.Record]:
         return await self.pool.fetch("SELECT * FROM wallet.verify_ledger($1)", wallet_id)

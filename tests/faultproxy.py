@@ -5,7 +5,6 @@ import asyncio
 import contextlib
 import struct
 
-
 SYNC = b"S\x00\x00\x00\x04"
 
 

@@ -74,9 +74,7 @@ async def test_bad_amount_returns_422_and_changes_nothing(
 ) -> None:
     wallet_id = await new_wallet("10")
     for op in ("DEPOSIT", "WITHDRAW"):
-        r = await client.post(
-            f"/api/v1/wallets/{wallet_id}/operation", json={"operation_type": op, "amount": amount}
-        )
+        r = await client.post(f"/api/v1/wallets/{wallet_id}/operation", json={"operation_type": op, "amount": amount})
         assert r.status_code == 422, (amount, r.text)
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] in {"validation_error", "invalid_amount"}
@@ -104,9 +102,7 @@ async def test_bad_body_returns_422_and_changes_nothing(
 
 @pytest.mark.parametrize("path", ["not-a-uuid", "1", "00000000-0000-0000-0000-0000000000zz"])
 async def test_malformed_wallet_id_in_path_returns_422(client: httpx.AsyncClient, path: str) -> None:
-    r = await client.post(
-        f"/api/v1/wallets/{path}/operation", json={"operation_type": "DEPOSIT", "amount": "1"}
-    )
+    r = await client.post(f"/api/v1/wallets/{path}/operation", json={"operation_type": "DEPOSIT", "amount": "1"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["path", "wallet_id"]
 

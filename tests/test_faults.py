@@ -1,7 +1,6 @@
 """Faults between the API and the database: an ambiguous failure is retried without double-spending,
 and a database that stays away gives 503 with Retry-After, never a hang or a 500."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -66,9 +65,7 @@ async def test_reply_lost_after_commit_is_retried_and_applied_once(
 
 
 async def test_unreachable_database_gives_503_with_retry_after(settings: Settings) -> None:
-    dead = settings.model_copy(
-        update={"db_port": free_port(), "retry_max_seconds": 1.0, "retry_after_seconds": 3}
-    )
+    dead = settings.model_copy(update={"db_port": free_port(), "retry_max_seconds": 1.0, "retry_after_seconds": 3})
     async with api_client(dead) as (client, _):
         r = await client.get(f"/api/v1/wallets/{uuid4()}")
         ready = await client.get("/ready")
@@ -97,7 +94,7 @@ async def test_starved_pool_gives_503_instead_of_waiting_forever(settings: Setti
 
 async def test_transient_errors_are_classified() -> None:
     assert is_transient(ConnectionRefusedError())
-    assert is_transient(asyncio.TimeoutError())
+    assert is_transient(TimeoutError())
     assert is_transient(asyncpg.exceptions.SerializationError("x"))
     assert is_transient(asyncpg.exceptions.DeadlockDetectedError("x"))
     assert is_transient(asyncpg.exceptions.AdminShutdownError("x"))

@@ -33,9 +33,7 @@ async def test_deposit_returns_the_operation_and_new_balance(
     assert await ledger.balance(wallet_id) == Decimal("101.50")
 
 
-async def test_seed_client_camel_case_body_with_json_number_works(
-    client: httpx.AsyncClient, new_wallet
-) -> None:  # type: ignore[no-untyped-def]
+async def test_seed_client_camel_case_body_with_json_number_works(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]
     wallet_id = await new_wallet()
     r = await client.post(
         op_url(wallet_id), json={"walletId": str(wallet_id), "operationType": "DEPOSIT", "amount": 1000}
@@ -52,9 +50,7 @@ async def test_withdraw_reduces_the_balance(client: httpx.AsyncClient, new_walle
     assert await ledger.balance(wallet_id) == Decimal("29.75")
 
 
-async def test_ten_json_number_deposits_of_0_1_make_exactly_1_00(
-    client: httpx.AsyncClient, new_wallet
-) -> None:  # type: ignore[no-untyped-def]
+async def test_ten_json_number_deposits_of_0_1_make_exactly_1_00(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]
     wallet_id = await new_wallet()
     for _ in range(10):
         r = await client.post(
@@ -107,9 +103,7 @@ async def test_operation_on_unknown_wallet_returns_404(client: httpx.AsyncClient
     assert r.json()["code"] == "wallet_not_found"
 
 
-async def test_wallet_id_in_body_must_match_the_path(
-    client: httpx.AsyncClient, new_wallet, ledger: Ledger
-) -> None:  # type: ignore[no-untyped-def]
+async def test_wallet_id_in_body_must_match_the_path(client: httpx.AsyncClient, new_wallet, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
     wallet_id = await new_wallet("5")
     r = await client.post(
         op_url(wallet_id), json={"walletId": str(uuid4()), "operationType": "WITHDRAW", "amount": "1"}
@@ -145,12 +139,8 @@ async def test_reused_key_with_another_request_returns_422_and_changes_nothing(
 ) -> None:
     wallet_id = await new_wallet("10")
     headers = {"Idempotency-Key": f"op-{uuid4()}"}
-    await client.post(
-        op_url(wallet_id), json={"operation_type": "DEPOSIT", "amount": "3.00"}, headers=headers
-    )
-    r = await client.post(
-        op_url(wallet_id), json={"operation_type": "DEPOSIT", "amount": "4.00"}, headers=headers
-    )
+    await client.post(op_url(wallet_id), json={"operation_type": "DEPOSIT", "amount": "3.00"}, headers=headers)
+    r = await client.post(op_url(wallet_id), json={"operation_type": "DEPOSIT", "amount": "4.00"}, headers=headers)
     assert r.status_code == 422
     assert r.json()["code"] == "idempotency_key_reused"
     assert await ledger.balance(wallet_id) == Decimal("13.00")
@@ -186,9 +176,7 @@ async def test_twenty_concurrent_replays_of_one_key_apply_once(
     wallet_id = await new_wallet()
     headers = {"Idempotency-Key": f"op-{uuid4()}"}
     body = {"operation_type": "DEPOSIT", "amount": "7.77"}
-    responses = await asyncio.gather(
-        *(client.post(op_url(wallet_id), json=body, headers=headers) for _ in range(20))
-    )
+    responses = await asyncio.gather(*(client.post(op_url(wallet_id), json=body, headers=headers) for _ in range(20)))
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(not r.json()["replayed"] for r in responses) == 1

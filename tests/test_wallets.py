@@ -29,19 +29,13 @@ async def test_initial_balance_is_the_first_ledger_entry(client: httpx.AsyncClie
     r = await client.post("/api/v1/wallets", json={"initial_balance": "10.50"})
     wallet_id = UUID(r.json()["id"])
     entries = await ledger.entries(wallet_id)
-    assert [(e["seq"], e["operation_type"], e["amount"]) for e in entries] == [
-        (1, "DEPOSIT", Decimal("10.50"))
-    ]
+    assert [(e["seq"], e["operation_type"], e["amount"]) for e in entries] == [(1, "DEPOSIT", Decimal("10.50"))]
 
 
 async def test_create_with_idempotency_key_replays_the_same_wallet(client: httpx.AsyncClient) -> None:
     key = f"create-{uuid4()}"
-    first = await client.post(
-        "/api/v1/wallets", json={"initial_balance": "7"}, headers={"Idempotency-Key": key}
-    )
-    again = await client.post(
-        "/api/v1/wallets", json={"initial_balance": "7"}, headers={"Idempotency-Key": key}
-    )
+    first = await client.post("/api/v1/wallets", json={"initial_balance": "7"}, headers={"Idempotency-Key": key})
+    again = await client.post("/api/v1/wallets", json={"initial_balance": "7"}, headers={"Idempotency-Key": key})
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["idempotent-replayed"] == "true"

@@ -87,9 +87,7 @@ router.add_api_route(
 )
 
 
-@router.get(
-    "/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=_problems(404, 422, 503)
-)
+@router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=_problems(404, 422, 503))
 async def get_wallet(request: Request, wallet_id: UUID) -> Wallet:
     return _wallet(await _db(request).get_wallet(wallet_id))
 

@@ -101,8 +101,9 @@ BEGIN
     END IF;
 
     IF cardinality(array_remove(p_idempotency_keys, NULL)) > 0 THEN
-        -- One probe of the (wallet_id, idempotency_key) index per key. A plain `= ANY (keys)` lets the
-        -- planner, whose statistics say a wallet has few entries, scan the whole ledger of a hot wallet.
+        -- One probe of the (wallet_id, idempotency_key) index per key. A plain `= ANY (keys)` or join
+        -- lets the planner, whose statistics say a wallet has few entries, scan the whole ledger of a
+        -- hot wallet; LIMIT 1 keeps the subquery from being flattened into such a join.
         SELECT array_agg(o.idempotency_key), array_agg(o.id), array_agg(o.seq), array_agg(o.operation_type),
             array_agg(o.amount), array_agg(o.balance_after), array_agg(o.created_at)
         INTO k_keys, k_ids, k_seqs, k_types, k_amounts, k_balances, k_created
@@ -110,6 +111,7 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT o1.* FROM wallet.operations AS o1
             WHERE o1.wallet_id = p_wallet_id AND o1.idempotency_key = q.key
+            LIMIT 1
         ) AS o;
     END IF;
 
