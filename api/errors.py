@@ -40,6 +40,7 @@ SQLSTATES: dict[str, ErrorKind] = {
 VALIDATION = ErrorKind(422, "validation_error", "the request is not valid")
 UNAVAILABLE = ErrorKind(503, "service_unavailable", "the database is not reachable right now")
 INTERNAL = ErrorKind(500, "internal_error", "internal error")
+TOO_LARGE = ErrorKind(413, "payload_too_large", "request body too large")
 
 # Which request field a database error is about, for the problem's `errors` list.
 FIELD_OF_SQLSTATE = {

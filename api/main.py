@@ -1,12 +1,13 @@
 """Builds the app: the lifespan opens and closes the database pool; routers and error handlers."""
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
@@ -27,10 +28,12 @@ PostgreSQL functions; this API validates requests, calls one function and maps t
 
 
 class RequestContext:
-    """Pure ASGI middleware: a request id on every request and response, and one access-log line."""
+    """Outermost ASGI middleware: a request id on every request and response (500s included), one
+    access-log line, and the body-size limit: a body over it gets 413 before the app sees any of it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,6 +52,15 @@ class RequestContext:
             await send(message)
 
         try:
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await self._read_body(scope, receive)
+                if body is None:
+                    response = errors.problem_response(
+                        Request(scope), errors.TOO_LARGE, f"the request body is larger than {self.max_body_bytes} bytes"
+                    )
+                    await response(scope, receive, send_with_id)
+                    return
+                receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
@@ -60,6 +72,52 @@ class RequestContext:
                     (time.perf_counter() - started) * 1000,
                     request_id,
                 )
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or None when it is (or says it is) over the limit."""
+        if _content_length(scope) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class WalletAPI(FastAPI):
+    """FastAPI with RequestContext outside everything, even the error middleware."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), self.state.settings.max_body_bytes)
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 def _request_id(scope: Scope) -> str:
@@ -82,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await db.close()
 
-    app = FastAPI(
+    app = WalletAPI(
         title="Wallet service",
         version="1.0.0",
         description=DESCRIPTION,
@@ -92,9 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(wallets.router)
     app.include_router(health.router)
-    app.add_middleware(RequestContext)
     return app
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout)

@@ -36,9 +36,6 @@ class Settings(BaseSettings):
         description="asyncpg prepared-statement cache. 0 behind PgBouncer < 1.21 in transaction mode; "
         "e.g. 100 directly on PostgreSQL or with PgBouncer >= 1.21 and max_prepared_statements > 0.",
     )
-    pool_min_size: int = Field(
-        2, validation_alias=AliasChoices("WALLET_POOL_MIN_SIZE", "pool_min_size"), description="Pool floor."
-    )
     pool_max_size: int = Field(
         20,
         validation_alias=AliasChoices("WALLET_POOL_MAX_SIZE", "pool_max_size"),

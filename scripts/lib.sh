@@ -31,10 +31,19 @@ load_env() {
     PGB_PORT=${WALLET_PGBOUNCER_PORT:-56432}
     DB=${WALLET_DB:-wallet}
     TEST_DB="${DB}_test"
-    PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+    PG_BIN=/usr/lib/postgresql/$(pg_major)/bin
     STATE=$(state_dir)
     PGDATA="$STATE/pgdata"
+    # An existing cluster keeps the major version it was made with.
+    if [ -r "$PGDATA/PG_VERSION" ]; then PG_BIN=/usr/lib/postgresql/$(cat "$PGDATA/PG_VERSION")/bin; fi
     export PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-5}
+}
+
+# The newest PostgreSQL server installed from the distribution (empty if none).
+pg_major() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
+    [ -z "$d" ] || basename "$(dirname "$(dirname "$d")")"
 }
 
 is_root() { [ "$(id -u)" = 0 ]; }

@@ -5,31 +5,31 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer postgresql-15-pgtap
-    libtap-parser-sourcehandler-pgtap-perl default-jre-headless nodejs npm)
-
-# Install only what is missing, so a second run costs nothing.
+# Install only what is missing, so a second run costs nothing. PostgreSQL is the distribution's
+# (15 on Debian 12); pgTAP must match its major version.
 deps() {
     local missing=() pkg
-    for pkg in "${APT_PACKAGES[@]}"; do
-        case $pkg in
-            default-jre-headless) command -v java >/dev/null && continue ;;
-            nodejs) command -v node >/dev/null && continue ;;
-            npm) command -v npm >/dev/null && continue ;;
-        esac
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing Debian packages: ${missing[*]}"
-        local sudo=()
-        is_root || sudo=(sudo)
-        "${sudo[@]}" apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
+    [ -n "$(pg_major)" ] || missing+=(postgresql postgresql-contrib)
+    command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+    command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+    command -v java >/dev/null || missing+=(default-jre-headless)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    pkg="postgresql-$(pg_major)-pgtap"
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || apt_install "$pkg"
     if [ ! -x "$(liquibase_bin)" ]; then
         say "installing the Liquibase CLI (npm liquibase@4.28.1, pinned in package-lock.json)"
         (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
+    PG_BIN=/usr/lib/postgresql/$(pg_major)/bin
+}
+
+apt_install() {
+    say "installing Debian packages: $*"
+    local sudo=()
+    is_root || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 pg_running() { [ -f "$PGDATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
@@ -88,14 +88,9 @@ ensure_database() {
     fi
 }
 
-# Passwords are secrets, not schema: Liquibase creates the roles, this sets their passwords from .env.
 set_passwords() {
-    psql_admin "$DB" -q \
-        -v app="$WALLET_APP_PASSWORD" -v reader="$WALLET_READER_PASSWORD" -v auth="$PGBOUNCER_AUTH_PASSWORD" <<'SQL'
-ALTER ROLE wallet_app PASSWORD :'app';
-ALTER ROLE wallet_reader PASSWORD :'reader';
-ALTER ROLE pgbouncer_auth PASSWORD :'auth';
-SQL
+    PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGPASSWORD=$POSTGRES_PASSWORD PGDATABASE=$DB \
+        "$ROOT/scripts/set-role-passwords.sh" >/dev/null
 }
 
 # A hash of everything Liquibase reads: `up` skips the 4-second JVM start when nothing changed.
@@ -119,19 +114,9 @@ migrate_if_changed() {
 }
 
 write_pgbouncer_config() {
-    local ini="$STATE/pgbouncer.ini" users="$STATE/pgbouncer-users.txt"
-    (
-        umask 077
-        # Trap in PgBouncer 1.18: the auth_user's own entry must be plain text, not a SCRAM secret.
-        # Every other role logs in with SCRAM through auth_query and is not listed here.
-        printf '"pgbouncer_auth" "%s"\n' "$PGBOUNCER_AUTH_PASSWORD" >"$users"
-        sed -e "s|@STATE@|$STATE|g" -e "s|@PG_HOST@|127.0.0.1|g" -e "s|@PG_PORT@|$PG_PORT|g" \
-            -e "s|@PGB_PORT@|$PGB_PORT|g" -e "s|@DB@|$DB|g" -e "s|@TEST_DB@|$TEST_DB|g" \
-            -e "s|@POOL_SIZE@|${PGBOUNCER_POOL_SIZE:-8}|g" \
-            -e "s|@MAX_CLIENT_CONN@|${PGBOUNCER_MAX_CLIENT_CONN:-1000}|g" \
-            "$ROOT/docker/pgbouncer.ini.template" >"$ini"
-    )
-    if is_root; then chown postgres "$ini" "$users"; fi
+    PGBOUNCER_PG_HOST=127.0.0.1 WALLET_PG_PORT=$PG_PORT WALLET_DB=$DB WALLET_PGBOUNCER_PORT=$PGB_PORT \
+        "$ROOT/scripts/pgbouncer-config.sh" "$STATE"
+    if is_root; then chown postgres "$STATE/pgbouncer.ini" "$STATE/pgbouncer-users.txt"; fi
 }
 
 start_pgbouncer() {

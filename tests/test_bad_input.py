@@ -122,3 +122,24 @@ async def test_validation_problem_lists_field_errors(client: httpx.AsyncClient, 
     locs = {tuple(e["loc"]) for e in r.json()["errors"]}
     assert ("body", "operation_type") in locs
     assert ("body", "amount") in locs
+
+
+async def test_oversized_body_returns_413_problem(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]
+    wallet_id = await new_wallet()
+    body = b'{"operation_type": "DEPOSIT", "amount": "1", "pad": "' + b"x" * 20_000 + b'"}'
+    r = await client.post(f"/api/v1/wallets/{wallet_id}/operation", content=body)
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "payload_too_large"
+
+
+async def test_oversized_chunked_body_without_length_returns_413(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]
+    wallet_id = await new_wallet()
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b" " * 4096
+
+    r = await client.post(f"/api/v1/wallets/{wallet_id}/operation", content=chunks())
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"

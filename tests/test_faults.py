@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from api.db import Database, is_transient
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import Ledger, free_port
+from tests.conftest import ENV, Ledger, free_port
 from tests.faultproxy import FaultProxy
 
 
@@ -101,3 +101,18 @@ async def test_transient_errors_are_classified() -> None:
     assert is_transient(asyncpg.exceptions.ConnectionDoesNotExistError("x"))
     assert not is_transient(asyncpg.exceptions.UniqueViolationError("x"))
     assert not is_transient(ValueError("x"))
+
+
+async def test_direct_postgresql_with_statement_cache_on_works(settings: Settings, new_wallet) -> None:  # type: ignore[no-untyped-def]
+    """The same app straight on PostgreSQL (or a PgBouncer >= 1.21) with asyncpg's statement cache on."""
+    wallet_id = await new_wallet("1")
+    direct = settings.model_copy(
+        update={"db_port": int(ENV.get("WALLET_PG_PORT", "55432")), "statement_cache_size": 100}
+    )
+    async with api_client(direct) as (client, _):
+        for _ in range(3):
+            r = await client.post(
+                f"/api/v1/wallets/{wallet_id}/operation", json={"operation_type": "DEPOSIT", "amount": "1"}
+            )
+            assert r.status_code == 200
+    assert r.json()["balance"] == "4.00"
