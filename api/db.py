@@ -18,6 +18,7 @@ from tenacity import (
 )
 
 from api.errors import ProblemError, from_sqlstate, unavailable
+from api.metrics import DB_LATENCY, DB_RETRIES
 from api.settings import Settings
 
 log = logging.getLogger("wallet.db")
@@ -62,7 +63,6 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._pool: asyncpg.Pool | None = None
-        self.retries = 0
 
     async def open(self) -> None:
         s = self.settings
@@ -99,8 +99,14 @@ class Database:
         idle = pool.get_idle_size()
         return {"size": size, "idle": idle, "in_use": size - idle, "max": pool.get_max_size()}
 
-    async def run(self, call: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int | None = None) -> T:
+    async def run(
+        self, call: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int | None = None, call_name: str = "other"
+    ) -> T:
         """Runs `call` on a pooled connection, retrying transient faults with jittered backoff."""
+        with DB_LATENCY.labels(call_name).time():
+            return await self._run(call, attempts)
+
+    async def _run(self, call: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int | None) -> T:
         s = self.settings
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts or s.retry_attempts) | stop_after_delay(s.retry_max_seconds),
@@ -138,35 +144,38 @@ class Database:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _count_retry(self, state: Any) -> None:
-        self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
+        DB_RETRIES.labels(type(exc).__name__).inc()
         log.warning("retrying database call (attempt %s): %r", state.attempt_number, exc)
 
     # --- the SQL API, one function call each ---
 
     async def create_wallet(self, initial_balance: Decimal, idempotency_key: str) -> asyncpg.Record:
         sql = "SELECT * FROM wallet.create_wallet($1, NULL, $2)"
-        row = await self.run(lambda c: c.fetchrow(sql, initial_balance, idempotency_key))
+        row = await self.run(lambda c: c.fetchrow(sql, initial_balance, idempotency_key), call_name="create_wallet")
         assert row is not None
         return row
 
     async def get_wallet(self, wallet_id: UUID) -> asyncpg.Record:
-        row = await self.run(lambda c: c.fetchrow("SELECT * FROM wallet.get_wallet($1)", wallet_id))
+        row = await self.run(
+            lambda c: c.fetchrow("SELECT * FROM wallet.get_wallet($1)", wallet_id), call_name="get_wallet"
+        )
         assert row is not None
         return row
 
-    async def apply_operation(
-        self, wallet_id: UUID, operation_type: str, amount: Decimal, idempotency_key: str
-    ) -> asyncpg.Record:
-        """One element of wallet.apply_operations: its failure comes back as a row, with the balance."""
+    async def apply_operations(
+        self, wallet_id: UUID, operation_types: list[str], amounts: list[Decimal], idempotency_keys: list[str]
+    ) -> list[asyncpg.Record]:
+        """wallet.apply_operations: one row per element, in order; a failed element comes back as a row
+        with its error code and the balance it was checked against."""
         sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[])"
-        row = await self.run(lambda c: c.fetchrow(sql, wallet_id, [operation_type], [amount], [idempotency_key]))
-        assert row is not None
-        return row
+        return await self.run(
+            lambda c: c.fetch(sql, wallet_id, operation_types, amounts, idempotency_keys), call_name="apply_operations"
+        )
 
     async def list_operations(self, wallet_id: UUID, after: int, limit: int) -> list[asyncpg.Record]:
         sql = "SELECT * FROM wallet.list_operations($1, $2, $3)"
-        return await self.run(lambda c: c.fetch(sql, wallet_id, after, limit))
+        return await self.run(lambda c: c.fetch(sql, wallet_id, after, limit), call_name="list_operations")
 
     async def ping(self) -> None:
         await self.run(lambda c: c.execute("SELECT 1"), attempts=1)

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.metrics import ERRORS
+
 log = logging.getLogger("wallet.api")
 
 PROBLEM_JSON = "application/problem+json"
@@ -90,6 +92,7 @@ def problem_response(
     if request_id:
         body["request_id"] = request_id
     body.update(extra or {})
+    ERRORS.labels(kind.code).inc()
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 

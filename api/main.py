@@ -1,5 +1,6 @@
 """Builds the app: the lifespan opens and closes the database pool; routers and error handlers."""
 
+import asyncio
 import logging
 import sys
 import time
@@ -11,11 +12,14 @@ from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.batcher import Batcher
 from api.db import Database
+from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.routes import health, wallets
 from api.settings import Settings, get_settings
 
 access_log = logging.getLogger("wallet.access")
+pool_log = logging.getLogger("wallet.pool")
 
 DESCRIPTION = """
 Wallets with a balance and a ledger. The rules (balance checks, locking, idempotency) live in
@@ -63,14 +67,14 @@ class RequestContext:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
-                    "%s %s %s %.1fms request_id=%s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    (time.perf_counter() - started) * 1000,
-                    request_id,
+                    "%s %s %s %.1fms request_id=%s", scope["method"], scope["path"], status, elapsed * 1000, request_id
                 )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
@@ -135,9 +139,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings)
         await db.open()
         app.state.db = db
+        app.state.batcher = (
+            Batcher(db, settings.batch_max_size, settings.batch_max_queue, settings.retry_after_seconds)
+            if settings.batching
+            else None
+        )
+        pool_logger = asyncio.create_task(_log_pool(db, settings.pool_log_seconds))
         try:
             yield
         finally:
+            pool_logger.cancel()
+            if app.state.batcher is not None:
+                await app.state.batcher.close()
             await db.close()
 
     app = WalletAPI(
@@ -151,6 +164,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wallets.router)
     app.include_router(health.router)
     return app
+
+
+async def _log_pool(db: Database, every: float) -> None:
+    """A periodic log line with the pool's usage, for people reading logs rather than metrics."""
+    if every <= 0:
+        return
+    while True:
+        await asyncio.sleep(every)
+        stats = db.pool_stats()
+        pool_log.info("pool size=%(size)s in_use=%(in_use)s idle=%(idle)s max=%(max)s", stats)
 
 
 def configure_logging(level: str) -> None:

@@ -71,6 +71,30 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WALLET_MAX_BODY_BYTES", "max_body_bytes"),
         description="Largest request body accepted; larger ones get 413.",
     )
+    batching: bool = Field(
+        True,
+        validation_alias=AliasChoices("WALLET_BATCHING", "batching"),
+        description="Live batching: one in-flight database call per wallet; operations arriving meanwhile "
+        "go together as the next call. Off: one call per operation.",
+    )
+    batch_max_size: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("WALLET_BATCH_MAX_SIZE", "batch_max_size"),
+        description="Most operations in one batched call (wallet.apply_operations takes up to 1000).",
+    )
+    batch_max_queue: int = Field(
+        5000,
+        ge=1,
+        validation_alias=AliasChoices("WALLET_BATCH_MAX_QUEUE", "batch_max_queue"),
+        description="Most operations waiting for one wallet; beyond it, 503 with Retry-After.",
+    )
+    pool_log_seconds: float = Field(
+        60.0,
+        validation_alias=AliasChoices("WALLET_POOL_LOG_SECONDS", "pool_log_seconds"),
+        description="Interval of the periodic pool-usage log line (0: off).",
+    )
     api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("WALLET_API_HOST", "api_host"))
     api_port: int = Field(8000, validation_alias=AliasChoices("WALLET_API_PORT", "api_port"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("WALLET_LOG_LEVEL", "log_level"))

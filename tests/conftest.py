@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from dotenv import dotenv_values
+from fastapi import FastAPI
 
 from api.main import create_app
 from api.settings import Settings
@@ -87,6 +89,15 @@ async def admin(admin_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(admin_dsn, min_size=1, max_size=4)
     yield pool
     await pool.close()
+
+
+@asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """An app of its own (its own pool, its own settings), called in-process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            yield client, app
 
 
 @pytest.fixture

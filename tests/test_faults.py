@@ -2,19 +2,15 @@
 and a database that stays away gives 503 with Retry-After, never a hang or a 500."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from uuid import uuid4
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from api.db import Database, is_transient
-from api.main import create_app
 from api.settings import Settings
-from tests.conftest import ENV, Ledger, free_port
+from tests.conftest import ENV, Ledger, api_client, free_port
 from tests.faultproxy import FaultProxy
 
 
@@ -24,15 +20,6 @@ async def proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
     await p.start()
     yield p
     await p.stop()
-
-
-@asynccontextmanager
-async def api_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    """An app of its own (its own pool, its own settings), called in-process."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-            yield client, app
 
 
 @pytest.mark.parametrize("client_key", [True, False], ids=["client-key", "server-key"])

@@ -1,10 +1,11 @@
 """Liveness, readiness and the problem-type documents the `type` of every error points to."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.db import Database
 from api.errors import INTERNAL, SQLSTATES, UNAVAILABLE, VALIDATION, ErrorKind
+from api.metrics import render
 
 router = APIRouter(tags=["operations"])
 
@@ -26,6 +27,13 @@ async def ready(request: Request) -> dict[str, str]:
     db: Database = request.app.state.db
     await db.ping()
     return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    db: Database = request.app.state.db
+    body, content_type = render(db.pool_stats())
+    return Response(body, media_type=content_type)
 
 
 @router.get("/problems/{code}", summary="What an error code means", include_in_schema=False)

@@ -5,6 +5,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
+from api.batcher import Batcher
 from api.db import Database
 from api.errors import SQLSTATES, ProblemError, from_sqlstate
 from api.jsonbody import DecimalJSONRoute
@@ -112,7 +113,11 @@ async def apply_operation(
             {"errors": [{"loc": ["body", "walletId"], "msg": "must equal the wallet id in the path"}]},
         )
     key = idempotency_key if idempotency_key is not None else f"srv-{uuid4()}"
-    row = await _db(request).apply_operation(wallet_id, body.operation_type, body.amount, key)
+    batcher: Batcher | None = request.app.state.batcher
+    if batcher is not None:
+        row = await batcher.apply(wallet_id, body.operation_type, body.amount, key)
+    else:
+        (row,) = await _db(request).apply_operations(wallet_id, [body.operation_type], [body.amount], [key])
     if row["error_code"]:
         extra = {}
         if row["error_code"] == "WL002":
