@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -176,5 +175,4 @@ async def _log_pool(db: Database, every: float) -> None:
         pool_log.info("pool size=%(size)s in_use=%(in_use)s idle=%(idle)s max=%(max)s", stats)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("WALLET_API_HOST", "api_host"))
     api_port: int = Field(8000, validation_alias=AliasChoices("WALLET_API_PORT", "api_port"))
+    api_workers: int = Field(
+        1,
+        ge=1,
+        validation_alias=AliasChoices("WALLET_API_WORKERS", "api_workers"),
+        description="uvicorn worker processes; each has its own pool (pool_max_size each) and batcher.",
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("WALLET_LOG_LEVEL", "log_level"))
 
 
