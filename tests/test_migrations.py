@@ -46,8 +46,13 @@ async def _changesets(con: asyncpg.Connection) -> list[tuple[str, str]]:
     return [(r["id"], r["md5sum"]) for r in rows]
 
 
-async def _has_guard(con: asyncpg.Connection) -> bool:
-    return bool(await con.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname = 'operations_append_only'"))
+async def _app_settings(con: asyncpg.Connection) -> list[str]:
+    """wallet_app's settings in this database (the last changeset sets them)."""
+    value = await con.fetchval(
+        "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+        "WHERE d.datname = current_database() AND s.setrole = 'wallet_app'::regrole"
+    )
+    return sorted(value or [])
 
 
 async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Connection) -> None:
@@ -59,11 +64,12 @@ async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Con
 
 
 async def test_last_changeset_rolls_back_and_forward(scratch: asyncpg.Connection) -> None:
-    count = len(await _changesets(scratch))
-    assert await _has_guard(scratch)
+    changesets = await _changesets(scratch)
+    settings = await _app_settings(scratch)
+    assert settings == ["idle_in_transaction_session_timeout=10s", "lock_timeout=4s", "statement_timeout=8s"]
     stack("liquibase", SCRATCH, "rollback-count", "--count=1")
-    assert not await _has_guard(scratch)
-    assert len(await _changesets(scratch)) == count - 1
+    assert await _changesets(scratch) == changesets[:-1]
+    assert await _app_settings(scratch) == []
     stack("migrate", SCRATCH)
-    assert await _has_guard(scratch)
-    assert len(await _changesets(scratch)) == count
+    assert [c[0] for c in await _changesets(scratch)] == [c[0] for c in changesets]
+    assert await _app_settings(scratch) == settings

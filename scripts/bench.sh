@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# HTTP benchmark (make bench): wrk with the Lua scripts in loadtest/wrk against the API on a scratch
+# database, 1 and 2 API workers, and one table: GET one wallet; POST on one hot wallet with live
+# batching on and off; POST spread over 10,000 wallets. After every POST run the ledger must match
+# what wrk saw acknowledged. Then the ratios, measured in this one run, and a 60 s hold on the hot
+# wallet. Settings (environment): DURATION (15 s a run), CONNECTIONS (64), WORKERS ("1 2"), HOLD (60,
+# 0 = skip), WALLETS (10000). Run it alone: anything else on the 2 cores skews it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+load_env
+cd "$ROOT"
+
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-64}
+WORKERS=${WORKERS:-1 2}
+HOLD=${HOLD:-60}
+WALLETS=${WALLETS:-10000}
+PORT=${BENCH_PORT:-8100}
+BENCH_DB="${DB}_bench"
+OUT="$STATE/bench"
+API_PID=""
+
+command -v wrk >/dev/null || { say "installing wrk"; apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk >/dev/null; }
+"$ROOT/scripts/stack.sh" up >&2
+"$ROOT/scripts/venv.sh"
+mkdir -p "$OUT"
+
+stop_api() {
+    if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; API_PID=""; fi
+}
+cleanup() {
+    stop_api
+    psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" || true
+    rm -f "$STATE/migrated-$BENCH_DB.hash"
+}
+trap cleanup EXIT
+
+say "preparing $BENCH_DB: a hot wallet and $WALLETS others"
+psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)"
+"$ROOT/scripts/stack.sh" migrate "$BENCH_DB" >/dev/null 2>&1
+HOT_WALLET=$(psql_admin "$BENCH_DB" -qtA -c "SELECT wallet_id FROM wallet.create_wallet(1000000000, md5('bench:hot')::uuid)")
+psql_admin "$BENCH_DB" -qtA -v n="$WALLETS" -c \
+    "SELECT w.wallet_id FROM generate_series(1, :n) AS g, LATERAL wallet.create_wallet(1000000, md5('bench:' || g)::uuid) AS w" \
+    >"$OUT/wallets.txt"
+psql_admin "$BENCH_DB" -qc 'VACUUM ANALYZE'
+export HOT_WALLET WALLETS_FILE="$OUT/wallets.txt"
+
+start_api() { # start_api WORKERS BATCHING
+    stop_api
+    WALLET_DB=$BENCH_DB WALLET_API_PORT=$PORT WALLET_API_WORKERS=$1 WALLET_BATCHING=$2 \
+        WALLET_LOG_LEVEL=WARNING WALLET_POOL_LOG_SECONDS=0 .venv/bin/python -m api >"$OUT/api.log" 2>&1 &
+    API_PID=$!
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "the API did not become ready; see $OUT/api.log"
+}
+
+total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM wallet.wallets"; }
+
+# run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check.
+declare -A RPS
+run() {
+    local label=$1 workers=$2 script=$3 seconds=$4 before after line check expected d w
+    before=$(total_balance)
+    line=$(BENCH_RUN="$label-$workers-$RANDOM$RANDOM" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
+        -s "loadtest/wrk/$script.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
+    after=$(total_balance)
+    d=$(sed 's/.*deposits=\([0-9]*\).*/\1/' <<<"$line")
+    w=$(sed 's/.*withdrawals=\([0-9]*\).*/\1/' <<<"$line")
+    check="-"
+    if [ "$script" != get_wallet ]; then
+        expected=$(psql_admin "$BENCH_DB" -qtA -c "SELECT $before + $d - $w")
+        if [ "$after" = "$expected" ] && [ "$(psql_admin "$BENCH_DB" -qtA -c 'SELECT count(*) FROM wallet.verify_ledger()')" = 0 ]; then
+            check="exact"
+        else
+            check="MISMATCH(balance $after, expected $expected)"
+            FAILED=1
+        fi
+    fi
+    RPS[$label-$workers]=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
+    printf '%-8s %-28s %s ledger=%s\n' "$workers" "$label" "${line#RESULT }" "$check" | tee -a "$OUT/results.txt"
+    grep -q 'server_errors=0 socket_errors=0' <<<"$line" || FAILED=1
+}
+
+FAILED=0
+: >"$OUT/results.txt"
+say "wrk: $CONNECTIONS connections, 2 threads, ${DURATION} s a run, API workers: $WORKERS"
+for workers in $WORKERS; do
+    start_api "$workers" true
+    run "GET wallet" "$workers" get_wallet "$DURATION"
+    run "POST hot, batched" "$workers" post_hot "$DURATION"
+    run "POST 10,000 wallets" "$workers" post_spread "$DURATION"
+    start_api "$workers" false
+    run "POST hot, unbatched" "$workers" post_hot "$DURATION"
+done
+if [ "$HOLD" -gt 0 ]; then
+    start_api 1 true
+    run "POST hot, batched, hold" 1 post_hot "$HOLD"
+fi
+stop_api
+
+echo
+echo "workers  scenario                     result"
+cat "$OUT/results.txt"
+echo
+for workers in $WORKERS; do
+    awk -v w="$workers" -v get="${RPS[GET wallet-$workers]}" -v hot="${RPS[POST hot, batched-$workers]}" \
+        -v un="${RPS[POST hot, unbatched-$workers]}" \
+        'BEGIN { printf "workers=%s  hot POST (batched) / GET = %.2f   batched / unbatched = %.2f\n", w, hot / get, hot / un }'
+done
+[ "$FAILED" = 0 ] || die "a run had 5xx, socket errors or a ledger mismatch"
