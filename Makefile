@@ -4,7 +4,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 PY := .venv/bin/python
 
-.PHONY: help run up down clean status migrate psql venv test test-db pgtap pytest lint bench-db
+.PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,13 @@ migrate: ## run Liquibase update on the service database
 
 psql: ## psql on the service database as the DBA (reads SQL from stdin when piped)
 	@$(STACK) psql
+
+env: ## create .env from .env.example with generated passwords (an existing .env is kept)
+	@bash -c '. scripts/lib.sh && ensure_env_file'
+
+compose-check: venv ## static checks of docker-compose.yml, the Dockerfiles and docker/ (no Docker needed; part of make test)
+	@[ -f node_modules/dclint/schemas/compose.schema.json ] || npm ci --no-audit --no-fund --loglevel=error
+	@$(PY) -m pytest -q -p no:cacheprovider tests/test_compose.py
 
 venv: ## install the Python project into .venv (pinned by constraints.txt)
 	@scripts/venv.sh

@@ -6,6 +6,13 @@ set -eu
 dir=${1:?usage: pgbouncer-config.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 : "${PGBOUNCER_AUTH_PASSWORD:?}" "${PGBOUNCER_PG_HOST:?}" "${WALLET_PG_PORT:?}" "${WALLET_DB:?}"
+# max_prepared_statements exists from PgBouncer 1.21 on (1.18 refuses the key): the line is written
+# only when PGBOUNCER_MAX_PREPARED_STATEMENTS is set (compose), and left out otherwise (native stack).
+if [ -n "${PGBOUNCER_MAX_PREPARED_STATEMENTS:-}" ]; then
+    prepared="s|@MAX_PREPARED_STATEMENTS@|$PGBOUNCER_MAX_PREPARED_STATEMENTS|g"
+else
+    prepared="/@MAX_PREPARED_STATEMENTS@/d"
+fi
 umask 077
 mkdir -p "$dir"
 # Trap in PgBouncer 1.18: the auth_user's own entry must be plain text, not a SCRAM secret. Every
@@ -21,4 +28,5 @@ sed -e "s|@PG_HOST@|$PGBOUNCER_PG_HOST|g" \
     -e "s|@LOGFILE@|${PGBOUNCER_LOGFILE-$dir/pgbouncer.log}|g" \
     -e "s|@POOL_SIZE@|${PGBOUNCER_POOL_SIZE:-8}|g" \
     -e "s|@MAX_CLIENT_CONN@|${PGBOUNCER_MAX_CLIENT_CONN:-1000}|g" \
+    -e "$prepared" \
     "$here/../docker/pgbouncer.ini.template" >"$dir/pgbouncer.ini"

@@ -17,8 +17,8 @@ deps() {
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     pkg="postgresql-$(pg_major)-pgtap"
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || apt_install "$pkg"
-    if [ ! -x "$(liquibase_bin)" ]; then
-        say "installing the Liquibase CLI (npm liquibase@4.28.1, pinned in package-lock.json)"
+    if [ ! -x "$(liquibase_bin)" ] || [ ! -f "$ROOT/node_modules/dclint/schemas/compose.schema.json" ]; then
+        say "installing the npm tools pinned in package-lock.json (liquibase@4.28.1, dclint's compose schema)"
         (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
     PG_BIN=/usr/lib/postgresql/$(pg_major)/bin
