@@ -4,7 +4,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 PY := .venv/bin/python
 
-.PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db
+.PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db bench load load-headless pgbouncer-stats db-stats
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,3 +57,12 @@ lint: venv ## ruff and mypy on api/ and tests/
 
 bench-db: ## pgbench the SQL API on a scratch database (env: DURATION CLIENTS BATCH_CLIENTS THREADS)
 	@scripts/bench-db.sh
+
+bench: ## wrk on the API: GET vs hot-wallet POST (batched, unbatched) vs 10,000 wallets, 1 and 2 workers
+	@scripts/bench.sh
+
+pgbouncer-stats: ## PgBouncer's SHOW POOLS, STATS, SERVERS, CLIENTS
+	@scripts/stats.sh pgbouncer
+
+db-stats: ## connections (pg_stat_activity) and the wallets table's HOT-update ratio
+	@scripts/stats.sh db
