@@ -15,9 +15,10 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    model_validator,
 )
 
-_DECIMAL_TEXT = re.compile(r"[+-]?\d{1,40}(\.\d{1,40})?")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?", re.ASCII)
 
 
 def parse_money(value: Any) -> Decimal:
@@ -38,13 +39,22 @@ def parse_money(value: Any) -> Decimal:
     return amount
 
 
-_MONEY_SCHEMA = {
-    "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number"}],
-    "description": 'Amount in whole cents: a decimal string (preferred) or a JSON number, e.g. "100.50".',
-    "examples": ["100.50"],
-}
+def _money_schema(what: str, lowest: dict[str, float]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40},
+            {"type": "number", **lowest, "maximum": 999999999999999999.99, "multipleOf": 0.01},
+        ],
+        "description": f"{what} in whole cents, at most 999999999999999999.99: a decimal string (preferred) "
+        'or a JSON number, e.g. "100.50". A fraction of a cent is refused, never rounded.',
+        "examples": ["100.50"],
+    }
 
-MoneyIn = Annotated[Decimal, PlainValidator(parse_money), WithJsonSchema(_MONEY_SCHEMA)]
+
+AmountIn = Annotated[
+    Decimal, PlainValidator(parse_money), WithJsonSchema(_money_schema("A positive amount", {"exclusiveMinimum": 0}))
+]
+BalanceIn = Annotated[Decimal, PlainValidator(parse_money), WithJsonSchema(_money_schema("A balance", {"minimum": 0}))]
 MoneyOut = Annotated[
     Decimal,
     PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
@@ -54,17 +64,29 @@ MoneyOut = Annotated[
 OperationType = Literal["DEPOSIT", "WITHDRAW"]
 
 
-class CreateWalletRequest(BaseModel):
+class RequestBody(BaseModel):
+    """A request body is a JSON object. (Without this, a bare JSON number, parsed as a Decimal, would
+    be read as an object whose fields are all absent.)"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_object(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
+
+
+class CreateWalletRequest(RequestBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"initial_balance": "10.00"}]})
 
-    initial_balance: MoneyIn = Field(
+    initial_balance: BalanceIn = Field(
         default=Decimal(0),
         validation_alias=AliasChoices("initial_balance", "initialBalance"),
         description="Opening balance (default 0); recorded as the wallet's first ledger entry.",
     )
 
 
-class OperationRequest(BaseModel):
+class OperationRequest(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -79,7 +101,7 @@ class OperationRequest(BaseModel):
         validation_alias=AliasChoices("operation_type", "operationType"),
         description="DEPOSIT or WITHDRAW (`operationType` is accepted too).",
     )
-    amount: MoneyIn
+    amount: AmountIn
     wallet_id: UUID | None = Field(
         default=None,
         validation_alias=AliasChoices("wallet_id", "walletId"),

@@ -143,3 +143,9 @@ async def test_oversized_chunked_body_without_length_returns_413(client: httpx.A
     r = await client.post(f"/api/v1/wallets/{wallet_id}/operation", content=chunks())
     assert r.status_code == 413
     assert r.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("body", [b"0.01", b"1", b"true", b'"x"', b"[]"])
+async def test_create_wallet_body_must_be_an_object(client: httpx.AsyncClient, body: bytes) -> None:
+    r = await client.post("/api/v1/wallets", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, body
