@@ -7,7 +7,7 @@ PY := .venv/bin/python
 .PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db bench load load-headless pgbouncer-stats db-stats
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: up venv ## serve the API on http://127.0.0.1:8000 in the foreground (Ctrl-C stops it)
 	@$(PY) -m api
@@ -60,6 +60,12 @@ bench-db: ## pgbench the SQL API on a scratch database (env: DURATION CLIENTS BA
 
 bench: ## wrk on the API: GET vs hot-wallet POST (batched, unbatched) vs 10,000 wallets, 1 and 2 workers
 	@scripts/bench.sh
+
+load: ## Locust web UI on http://127.0.0.1:8089 against the running API (env: USERS SPAWN_RATE PROCESSES WALLETS)
+	@scripts/load.sh ui
+
+load-headless: ## bounded Locust run + balance check; CSV/HTML in .run/load/ (env: SCENARIO DURATION USERS)
+	@scripts/load.sh headless
 
 pgbouncer-stats: ## PgBouncer's SHOW POOLS, STATS, SERVERS, CLIENTS
 	@scripts/stats.sh pgbouncer

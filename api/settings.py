@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         description="Seconds one database call may take before it is cancelled (then retried, with its key).",
     )
     retry_attempts: int = Field(
-        5,
+        10,
         validation_alias=AliasChoices("WALLET_RETRY_ATTEMPTS", "retry_attempts"),
         description="Attempts of a database call on transient faults (connection lost, 40001, 40P01, 57P0x).",
     )

@@ -124,7 +124,14 @@ start_pgbouncer() {
     port_free "$PGB_PORT" || die "port $PGB_PORT is taken by another program: set WALLET_PGBOUNCER_PORT in .env"
     write_pgbouncer_config
     say "starting PgBouncer on 127.0.0.1:$PGB_PORT (transaction pooling)"
-    as_pg pgbouncer -d -q "$STATE/pgbouncer.ini"
+    # max_client_conn 1000 needs more file descriptors than the usual soft limit of 1024.
+    # max_client_conn 1000 needs more file descriptors than the usual soft limit of 1024; runuser's
+    # PAM session would reset the limit, so as root PgBouncer drops to `postgres` by itself (-u).
+    if is_root; then
+        (ulimit -n 4096 2>/dev/null || true; pgbouncer -d -q -u postgres "$STATE/pgbouncer.ini")
+    else
+        (ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; pgbouncer -d -q "$STATE/pgbouncer.ini")
+    fi
     local i
     for i in $(seq 50); do
         if PGPASSWORD=$WALLET_APP_PASSWORD psql -X -h 127.0.0.1 -p "$PGB_PORT" -U wallet_app -d "$DB" \
