@@ -39,9 +39,8 @@ say "preparing $BENCH_DB: a hot wallet and $WALLETS others"
 psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)"
 "$ROOT/scripts/stack.sh" migrate "$BENCH_DB" >/dev/null 2>&1
 HOT_WALLET=$(psql_admin "$BENCH_DB" -qtA -c "SELECT wallet_id FROM wallet.create_wallet(1000000000, md5('bench:hot')::uuid)")
-psql_admin "$BENCH_DB" -qtA -v n="$WALLETS" -c \
-    "SELECT w.wallet_id FROM generate_series(1, :n) AS g, LATERAL wallet.create_wallet(1000000, md5('bench:' || g)::uuid) AS w" \
-    >"$OUT/wallets.txt"
+psql_admin "$BENCH_DB" -qtA -v n="$WALLETS" >"$OUT/wallets.txt" <<<"SELECT w.wallet_id FROM generate_series(1, :n) AS g,
+    LATERAL wallet.create_wallet(1000000, md5('bench:' || g)::uuid) AS w"
 psql_admin "$BENCH_DB" -qc 'VACUUM ANALYZE'
 export HOT_WALLET WALLETS_FILE="$OUT/wallets.txt"
 

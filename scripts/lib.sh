@@ -23,10 +23,14 @@ ensure_env_file() {
 
 load_env() {
     ensure_env_file
-    set -a
-    # shellcheck disable=SC1091
-    . "$ROOT/.env"
-    set +a
+    # .env fills in what the environment does not set: WALLET_PG_PORT=55440 make up wins over .env,
+    # as with the API's settings (pydantic-settings) and docker compose.
+    local line key
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+        key=${BASH_REMATCH[1]}
+        [ -n "${!key+set}" ] || export "$key=${BASH_REMATCH[2]}"
+    done <"$ROOT/.env"
     PG_PORT=${WALLET_PG_PORT:-55432}
     PGB_PORT=${WALLET_PGBOUNCER_PORT:-56432}
     DB=${WALLET_DB:-wallet}
