@@ -38,8 +38,6 @@ class Batcher:
     async def apply(self, wallet_id: UUID, operation_type: str, amount: Decimal, idempotency_key: str) -> Any:
         """The operation's result row, exactly as wallet.apply_operations returned it."""
         pending = _Pending(operation_type, amount, idempotency_key)
-        # Its client may be gone by the time the result comes: never warn about an unread result.
-        pending.result.add_done_callback(lambda f: f.cancelled() or f.exception())
         queue = self._queues.get(wallet_id)
         if queue is None:
             queue = self._queues[wallet_id] = deque()
@@ -51,7 +49,12 @@ class Batcher:
         queue.append(pending)
         BATCH_QUEUED.inc()
         # The drain task owns the call: a client that goes away cancels only its own wait.
-        return await asyncio.shield(pending.result)
+        try:
+            return await asyncio.shield(pending.result)
+        except asyncio.CancelledError:
+            # Nobody will read the result now: keep asyncio from warning about an unread error.
+            pending.result.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
 
     async def _drain(self, wallet_id: UUID, queue: deque[_Pending]) -> None:
         try:

@@ -15,9 +15,12 @@ def _no_constants(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)  # one, not one per request
+
+
 def loads(body: bytes) -> Any:
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_no_constants)
+        return _DECODER.decode(body.decode())
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as exc:  # bad UTF-8, absurd nesting

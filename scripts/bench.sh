@@ -58,23 +58,32 @@ start_api() { # start_api WORKERS BATCHING
 
 total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM wallet.wallets"; }
 
-# run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check.
+# run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check:
+# the balances moved by exactly the sum of this run's ledger entries (found by their keys), every
+# acknowledged operation is among them, and at most CONNECTIONS more (in flight when wrk stopped).
 declare -A RPS
 run() {
-    local label=$1 workers=$2 script=$3 seconds=$4 before after line check expected d w
+    local label=$1 workers=$2 script=$3 seconds=$4 token before after line check d w applied
+    token="$RANDOM$RANDOM"
     before=$(total_balance)
-    line=$(BENCH_RUN="$label-$workers-$RANDOM$RANDOM" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
+    line=$(BENCH_RUN="$token" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
         -s "loadtest/wrk/$script.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
+    sleep 1 # let the requests wrk abandoned at the deadline finish
     after=$(total_balance)
     d=$(sed 's/.*deposits=\([0-9]*\).*/\1/' <<<"$line")
     w=$(sed 's/.*withdrawals=\([0-9]*\).*/\1/' <<<"$line")
     check="-"
     if [ "$script" != get_wallet ]; then
-        expected=$(psql_admin "$BENCH_DB" -qtA -c "SELECT $before + $d - $w")
-        if [ "$after" = "$expected" ] && [ "$(psql_admin "$BENCH_DB" -qtA -c 'SELECT count(*) FROM wallet.verify_ledger()')" = 0 ]; then
-            check="exact"
+        applied=$(psql_admin "$BENCH_DB" -qtA -F ' ' -c "
+            SELECT count(*), $before + coalesce(sum(CASE operation_type WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0)
+                = $after, (SELECT count(*) FROM wallet.verify_ledger())
+            FROM wallet.operations WHERE idempotency_key LIKE 'bench-$token-%'")
+        read -r count sums_match inconsistent <<<"$applied"
+        if [ "$sums_match" = t ] && [ "$inconsistent" = 0 ] && [ "$count" -ge $((d + w)) ] \
+            && [ "$count" -le $((d + w + CONNECTIONS)) ]; then
+            check="exact($count entries, $((count - d - w)) unacknowledged)"
         else
-            check="MISMATCH(balance $after, expected $expected)"
+            check="MISMATCH(entries $count, acknowledged $((d + w)), sums match: $sums_match, verify_ledger rows: $inconsistent)"
             FAILED=1
         fi
     fi

@@ -1,9 +1,11 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
+import itertools
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from pydantic import BaseModel
 
 from api.batcher import Batcher
 from api.db import Database
@@ -52,8 +54,24 @@ def _db(request: Request) -> Database:
     return db
 
 
+# Keys the server makes for requests that bring none: unique per process start and request, cheaper
+# than a UUID per request. They make the server's own retries of the call safe.
+_PROCESS = uuid4().hex
+_SEQUENCE = itertools.count(1)
+
+
+def _server_key() -> str:
+    return f"srv-{_PROCESS}-{next(_SEQUENCE)}"
+
+
+def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The model as JSON, built from trusted database rows (model_construct, no re-validation); the
+    route's response_model still documents it."""
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
+
+
 def _wallet(row: Any) -> Wallet:
-    return Wallet(
+    return Wallet.model_construct(
         id=row["wallet_id"],
         balance=row["balance"],
         version=row["version"],
@@ -71,16 +89,16 @@ def _wallet(row: Any) -> Wallet:
 )
 async def create_wallet(
     request: Request,
-    response: Response,
     body: Annotated[CreateWalletRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
-) -> Wallet:
+) -> Response:
     initial = body.initial_balance if body else CreateWalletRequest().initial_balance
-    row = await _db(request).create_wallet(initial, idempotency_key or f"srv-{uuid4()}")
-    response.headers["Location"] = f"{router.prefix}/{row['wallet_id']}"
+    key = idempotency_key if idempotency_key is not None else _server_key()
+    row = await _db(request).create_wallet(initial, key)
+    headers = {"Location": f"{router.prefix}/{row['wallet_id']}"}
     if row["replayed"]:
-        response.headers["Idempotent-Replayed"] = "true"
-    return _wallet(row)
+        headers["Idempotent-Replayed"] = "true"
+    return _json(_wallet(row), 201, headers)
 
 
 router.add_api_route(
@@ -89,8 +107,8 @@ router.add_api_route(
 
 
 @router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=_problems(404, 422, 503))
-async def get_wallet(request: Request, wallet_id: UUID) -> Wallet:
-    return _wallet(await _db(request).get_wallet(wallet_id))
+async def get_wallet(request: Request, wallet_id: UUID) -> Response:
+    return _json(_wallet(await _db(request).get_wallet(wallet_id)))
 
 
 @router.post(
@@ -101,18 +119,17 @@ async def get_wallet(request: Request, wallet_id: UUID) -> Wallet:
 )
 async def apply_operation(
     request: Request,
-    response: Response,
     wallet_id: UUID,
     body: OperationRequest,
     idempotency_key: IdempotencyKey = None,
-) -> OperationResult:
+) -> Response:
     if body.wallet_id is not None and body.wallet_id != wallet_id:
         raise ProblemError(
             SQLSTATES["WL009"],
             f"walletId {body.wallet_id} in the body differs from {wallet_id} in the path",
             {"errors": [{"loc": ["body", "walletId"], "msg": "must equal the wallet id in the path"}]},
         )
-    key = idempotency_key if idempotency_key is not None else f"srv-{uuid4()}"
+    key = idempotency_key if idempotency_key is not None else _server_key()
     batcher: Batcher | None = request.app.state.batcher
     if batcher is not None:
         row = await batcher.apply(wallet_id, body.operation_type, body.amount, key)
@@ -123,9 +140,7 @@ async def apply_operation(
         if row["error_code"] == "WL002":
             extra["balance"] = f"{row['balance_after']:.2f}"
         raise from_sqlstate(row["error_code"], row["error_detail"], **extra)
-    if row["replayed"]:
-        response.headers["Idempotent-Replayed"] = "true"
-    return OperationResult(
+    result = OperationResult.model_construct(
         id=row["operation_id"],
         wallet_id=row["wallet_id"],
         seq=row["seq"],
@@ -136,6 +151,7 @@ async def apply_operation(
         created_at=row["created_at"],
         replayed=row["replayed"],
     )
+    return _json(result, headers={"Idempotent-Replayed": "true"} if row["replayed"] else None)
 
 
 @router.get(
@@ -156,10 +172,10 @@ async def list_operations(
             description="Return entries with seq > after (the previous page's next_after).",
         ),
     ] = 0,
-) -> OperationsPage:
+) -> Response:
     rows = await _db(request).list_operations(wallet_id, after, limit)
     items = [
-        Operation(
+        Operation.model_construct(
             id=r["operation_id"],
             wallet_id=r["wallet_id"],
             seq=r["seq"],
@@ -170,4 +186,7 @@ async def list_operations(
         )
         for r in rows
     ]
-    return OperationsPage(items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None)
+    page = OperationsPage.model_construct(
+        items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None
+    )
+    return _json(page)
