@@ -43,6 +43,7 @@ VALIDATION = ErrorKind(422, "validation_error", "the request is not valid")
 UNAVAILABLE = ErrorKind(503, "service_unavailable", "the database is not reachable right now")
 INTERNAL = ErrorKind(500, "internal_error", "internal error")
 TOO_LARGE = ErrorKind(413, "payload_too_large", "request body too large")
+HEADERS_TOO_LARGE = ErrorKind(431, "request_header_fields_too_large", "request headers too large")
 
 # Which request field a database error is about, for the problem's `errors` list.
 FIELD_OF_SQLSTATE = {

@@ -18,6 +18,7 @@ from api.routes import health, wallets
 from api.settings import Settings, get_settings
 
 access_log = logging.getLogger("wallet.access")
+MAX_HEADER_COUNT = 100
 pool_log = logging.getLogger("wallet.pool")
 
 DESCRIPTION = """
@@ -34,9 +35,10 @@ class RequestContext:
     """Outermost ASGI middleware: a request id on every request and response (500s included), one
     access-log line, and the body-size limit: a body over it gets 413 before the app sees any of it."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +57,15 @@ class RequestContext:
             await send(message)
 
         try:
+            headers = scope.get("headers", ())
+            if len(headers) > MAX_HEADER_COUNT or sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
+                response = errors.problem_response(
+                    Request(scope),
+                    errors.HEADERS_TOO_LARGE,
+                    f"at most {MAX_HEADER_COUNT} headers and {self.max_header_bytes} bytes of them",
+                )
+                await response(scope, receive, send_with_id)
+                return
             if scope["method"] in ("POST", "PUT", "PATCH"):
                 body = await self._read_body(scope, receive)
                 if body is None:
@@ -113,7 +124,8 @@ class WalletAPI(FastAPI):
     """FastAPI with RequestContext outside everything, even the error middleware."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(super().build_middleware_stack(), self.state.settings.max_body_bytes)
+        settings = self.state.settings
+        return RequestContext(super().build_middleware_stack(), settings.max_body_bytes, settings.max_header_bytes)
 
 
 def _content_length(scope: Scope) -> int:

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WALLET_POOL_LOG_SECONDS", "pool_log_seconds"),
         description="Interval of the periodic pool-usage log line (0: off).",
     )
+    max_header_bytes: int = Field(
+        8192,
+        validation_alias=AliasChoices("WALLET_MAX_HEADER_BYTES", "max_header_bytes"),
+        description="Largest total size of a request's headers; more (or more than 100 headers) gets 431.",
+    )
     api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("WALLET_API_HOST", "api_host"))
     api_port: int = Field(8000, validation_alias=AliasChoices("WALLET_API_PORT", "api_port"))
     api_workers: int = Field(
