@@ -70,6 +70,19 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
     return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
 
 
+def _operation_fields(row: Any) -> dict[str, Any]:
+    """A ledger entry's public fields, from a row of apply_operations or list_operations."""
+    return {
+        "id": row["operation_id"],
+        "wallet_id": row["wallet_id"],
+        "seq": row["seq"],
+        "operation_type": row["operation_type"],
+        "amount": row["amount"],
+        "balance_after": row["balance_after"],
+        "created_at": row["created_at"],
+    }
+
+
 def _wallet(row: Any) -> Wallet:
     return Wallet.model_construct(
         id=row["wallet_id"],
@@ -141,15 +154,7 @@ async def apply_operation(
             extra["balance"] = f"{row['balance_after']:.2f}"
         raise from_sqlstate(row["error_code"], row["error_detail"], **extra)
     result = OperationResult.model_construct(
-        id=row["operation_id"],
-        wallet_id=row["wallet_id"],
-        seq=row["seq"],
-        operation_type=row["operation_type"],
-        amount=row["amount"],
-        balance_after=row["balance_after"],
-        balance=row["balance_after"],
-        created_at=row["created_at"],
-        replayed=row["replayed"],
+        **_operation_fields(row), balance=row["balance_after"], replayed=row["replayed"]
     )
     return _json(result, headers={"Idempotent-Replayed": "true"} if row["replayed"] else None)
 
@@ -174,18 +179,7 @@ async def list_operations(
     ] = 0,
 ) -> Response:
     rows = await _db(request).list_operations(wallet_id, after, limit)
-    items = [
-        Operation.model_construct(
-            id=r["operation_id"],
-            wallet_id=r["wallet_id"],
-            seq=r["seq"],
-            operation_type=r["operation_type"],
-            amount=r["amount"],
-            balance_after=r["balance_after"],
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
+    items = [Operation.model_construct(**_operation_fields(r)) for r in rows]
     page = OperationsPage.model_construct(
         items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None
     )

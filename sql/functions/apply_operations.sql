@@ -40,7 +40,7 @@ DECLARE
     e record;
     i integer;
     j integer;
-    -- the wallet's existing ledger entries that carry one of this batch's keys
+    -- the ledger entries carrying one of this batch's keys: the wallet's, then this batch's own
     k_keys text[];
     k_ids uuid[];
     k_seqs bigint[];
@@ -48,9 +48,6 @@ DECLARE
     k_amounts numeric[];
     k_balances numeric[];
     k_created timestamptz[];
-    -- keys applied earlier in this batch, and the element that applied each
-    b_keys text[] := '{}';
-    b_slots integer[] := '{}';
     -- one slot per element: its result
     r_applied boolean[];
     r_replayed boolean[];
@@ -138,7 +135,8 @@ BEGIN
         END IF;
 
         IF e.k IS NOT NULL THEN
-            -- A key seen before: the same request replays the original entry, another one is refused.
+            -- A key seen before (in the ledger or earlier in this batch): the same request replays the
+            -- original entry, another one is refused.
             j := array_position(k_keys, e.k);
             IF j IS NOT NULL THEN
                 IF k_types[j] = e.t AND k_amounts[j] = e.a THEN
@@ -153,24 +151,6 @@ BEGIN
                     r_codes[i] := 'WL005';
                     r_details[i] := format('key %L was used for %s %s on wallet %s (entry %s); this request is %s %s',
                         e.k, k_types[j], k_amounts[j], p_wallet_id, k_seqs[j], e.t, e.a);
-                END IF;
-                CONTINUE;
-            END IF;
-            j := array_position(b_keys, e.k);
-            IF j IS NOT NULL THEN
-                j := b_slots[j];
-                IF r_types[j] = e.t AND r_amounts[j] = e.a THEN
-                    r_replayed[i] := true;
-                    r_ids[i] := r_ids[j];
-                    r_seqs[i] := r_seqs[j];
-                    r_types[i] := r_types[j];
-                    r_amounts[i] := r_amounts[j];
-                    r_balances[i] := r_balances[j];
-                    r_created[i] := r_created[j];
-                ELSE
-                    r_codes[i] := 'WL005';
-                    r_details[i] := format('key %L was used for %s %s on wallet %s (entry %s); this request is %s %s',
-                        e.k, r_types[j], r_amounts[j], p_wallet_id, r_seqs[j], e.t, e.a);
                 END IF;
                 CONTINUE;
             END IF;
@@ -203,9 +183,14 @@ BEGIN
         r_amounts[i] := e.a::numeric(20, 2);
         r_balances[i] := v_balance::numeric(20, 2);
         r_created[i] := v_now;
-        IF e.k IS NOT NULL THEN
-            b_keys[cardinality(b_keys) + 1] := e.k;
-            b_slots[cardinality(b_slots) + 1] := i;
+        IF e.k IS NOT NULL THEN  -- a later element with this key replays this one
+            k_keys := array_append(k_keys, e.k);
+            k_ids := array_append(k_ids, r_ids[i]);
+            k_seqs := array_append(k_seqs, v_version);
+            k_types := array_append(k_types, e.t);
+            k_amounts := array_append(k_amounts, r_amounts[i]);
+            k_balances := array_append(k_balances, r_balances[i]);
+            k_created := array_append(k_created, v_now);
         END IF;
     END LOOP;
 
