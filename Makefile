@@ -4,7 +4,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 PY := .venv/bin/python
 
-.PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db bench load load-headless pgbouncer-stats db-stats
+.PHONY: help run up down clean status migrate psql venv env test test-db pgtap pytest lint compose-check bench-db bench load load-headless pgbouncer-stats db-stats chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -72,3 +72,6 @@ pgbouncer-stats: ## PgBouncer's SHOW POOLS, STATS, SERVERS, CLIENTS
 
 db-stats: ## connections (pg_stat_activity) and the wallets table's HOT-update ratio
 	@scripts/stats.sh db
+
+chaos: ## fault-injection run on a private stack: kill PgBouncer, PostgreSQL, API workers under load; check the ledger (PROFILE=long|short)
+	@PROFILE=$(or $(PROFILE),long) scripts/chaos.sh

@@ -51,6 +51,10 @@ def is_transient(exc: BaseException) -> bool:
         return sqlstate.startswith("08") or sqlstate in TRANSIENT_SQLSTATES
     if isinstance(exc, asyncpg.InterfaceError):
         return "connection" in str(exc).lower() and "closed" in str(exc).lower()
+    if isinstance(exc, asyncpg.InternalClientError):
+        # The protocol lost its footing when the server went away mid-call (seen during an immediate
+        # PostgreSQL shutdown): the connection is discarded, and the call is safe to repeat with its key.
+        return True
     return isinstance(exc, OSError | asyncio.TimeoutError | ConnectionError)
 
 

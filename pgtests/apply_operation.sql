@@ -143,7 +143,8 @@ SELECT results_eq(
     $$VALUES (4::bigint, 0.00::numeric, true)$$,
     'replaying a WITHDRAW the balance can no longer cover returns the original entry instead of raising WL002');
 
--- a1...05: a failed operation does not consume its key
+-- a1...05: apply_operation raises, which rolls its refusal record back with it: its key stays free
+-- (apply_operations, which reports instead of raising, keeps the record: see apply_operations.sql)
 SELECT FROM wallet.create_wallet(0, 'a1000000-0000-4000-8000-000000000005');
 SELECT throws_ok($$SELECT * FROM wallet.apply_operation('a1000000-0000-4000-8000-000000000005', 'WITHDRAW', 5, 'pgtap-op-retry')$$,
     'WL002', 'insufficient funds', 'withdrawing 5 from an empty wallet with a key raises WL002');
@@ -153,7 +154,7 @@ SELECT FROM wallet.apply_operation('a1000000-0000-4000-8000-000000000005', 'DEPO
 SELECT results_eq(
     $$SELECT seq, balance_after, replayed FROM wallet.apply_operation('a1000000-0000-4000-8000-000000000005', 'WITHDRAW', 5, 'pgtap-op-retry')$$,
     $$VALUES (2::bigint, 3.00::numeric, false)$$,
-    'after a deposit the same key succeeds as a new operation: the failure did not consume it');
+    'after a deposit the same key succeeds as a new operation: the raised refusal was rolled back, record and all');
 
 -- a1...06: wallet.deposit and wallet.withdraw
 SELECT FROM wallet.create_wallet(0, 'a1000000-0000-4000-8000-000000000006');

@@ -96,7 +96,7 @@ SELECT results_eq(
     $$VALUES (16.00::numeric, 3::bigint)$$,
     'the replays changed nothing: balance 16.00, version 3');
 
--- a2...05: a failed element does not consume its key; invalid keys; NULL keys
+-- a2...05: a keyed refusal for the wallet's state is final for its key; invalid keys; NULL keys
 SELECT FROM wallet.create_wallet(0, 'a2000000-0000-4000-8000-000000000005');
 SELECT results_eq(
     $$SELECT ordinal, seq, balance_after, replayed, error_code
@@ -104,9 +104,9 @@ SELECT results_eq(
           '{WITHDRAW,DEPOSIT,WITHDRAW,WITHDRAW,DEPOSIT,DEPOSIT}', '{5,10,5,5,1,1}',
           ARRAY['pgtap-r', NULL, 'pgtap-r', 'pgtap-r', repeat('k', 256), ''])$$,
     $$VALUES (1, NULL::bigint, 0.00::numeric, false, 'WL002'), (2, 1, 10.00, false, NULL),
-             (3, 2, 5.00, false, NULL), (4, 2, 5.00, true, NULL),
-             (5, NULL, 5.00, false, 'WL007'), (6, NULL, 5.00, false, 'WL007')$$,
-    'a key whose first element failed (WL002) is still free for a later element; keys of 256 or 0 characters fail with WL007');
+             (3, NULL, 0.00, true, 'WL002'), (4, NULL, 0.00, true, 'WL002'),
+             (5, NULL, 10.00, false, 'WL007'), (6, NULL, 10.00, false, 'WL007')$$,
+    'a key refused for insufficient funds (WL002) replays that refusal, even after a deposit made room; keys of 256 or 0 characters fail with WL007');
 
 -- a2...06: the balance limit within a batch
 SELECT FROM wallet.create_wallet(0, 'a2000000-0000-4000-8000-000000000006');

@@ -3,7 +3,7 @@ BEGIN;
 SELECT plan(34);
 
 SELECT has_schema('wallet', 'the wallet schema exists');
-SELECT tables_are('wallet', ARRAY['wallets', 'operations'], 'the wallet schema holds exactly the tables wallets and operations');
+SELECT tables_are('wallet', ARRAY['wallets', 'operations', 'refusals'], 'the wallet schema holds exactly the tables wallets, operations and refusals');
 SELECT table_owner_is('wallet', 'wallets', 'wallet_owner', 'wallet.wallets is owned by wallet_owner');
 SELECT table_owner_is('wallet', 'operations', 'wallet_owner', 'wallet.operations is owned by wallet_owner');
 
@@ -47,6 +47,9 @@ SELECT results_eq(
              ('wallet.operations', 'operations_idempotency_key_length'),
              ('wallet.operations', 'operations_seq_positive'),
              ('wallet.operations', 'operations_type_known'),
+             ('wallet.refusals', 'refusals_amount_positive'),
+             ('wallet.refusals', 'refusals_idempotency_key_length'),
+             ('wallet.refusals', 'refusals_type_known'),
              ('wallet.wallets', 'wallets_balance_not_negative'),
              ('wallet.wallets', 'wallets_creation_key_length'),
              ('wallet.wallets', 'wallets_initial_balance_not_negative'),

@@ -21,7 +21,8 @@ INSERT INTO expected_execute VALUES
 
 -- Functions (1 + 13)
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
-        'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change'],
+        'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
+        'prune_refusals'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;
@@ -31,7 +32,7 @@ SELECT has_function('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth(
 SELECT results_eq(
     $$SELECT proname::text COLLATE "default" FROM pg_proc WHERE pronamespace = 'wallet'::regnamespace AND prosecdef ORDER BY 1$$,
     $$VALUES ('apply_operation'), ('apply_operations'), ('create_wallet'), ('deposit'), ('get_wallet'),
-             ('list_operations'), ('verify_ledger'), ('withdraw')$$,
+             ('list_operations'), ('prune_refusals'), ('verify_ledger'), ('withdraw')$$,
     'exactly the wallet functions that read or write the tables are SECURITY DEFINER');
 SELECT is_definer('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth is SECURITY DEFINER (it reads pg_shadow for PgBouncer)');
 SELECT is_empty(

@@ -38,7 +38,8 @@ pgbouncer_pid() {
     local pid
     [ -f "$STATE/pgbouncer.pid" ] || return 1
     pid=$(cat "$STATE/pgbouncer.pid")
-    kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+    # kill -0 also succeeds on a killed process its parent has not reaped yet: a zombie is not running.
+    kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && printf '%s\n' "$pid"
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

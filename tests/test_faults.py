@@ -86,6 +86,7 @@ async def test_transient_errors_are_classified() -> None:
     assert is_transient(asyncpg.exceptions.DeadlockDetectedError("x"))
     assert is_transient(asyncpg.exceptions.AdminShutdownError("x"))
     assert is_transient(asyncpg.exceptions.ConnectionDoesNotExistError("x"))
+    assert is_transient(asyncpg.InternalClientError("cannot switch to state 12; another operation is in progress"))
     assert not is_transient(asyncpg.exceptions.UniqueViolationError("x"))
     assert not is_transient(ValueError("x"))
 

@@ -46,8 +46,13 @@ async def _changesets(con: asyncpg.Connection) -> list[tuple[str, str]]:
     return [(r["id"], r["md5sum"]) for r in rows]
 
 
+async def _has_refusals(con: asyncpg.Connection) -> bool:
+    """Whether wallet.refusals exists (the last changeset creates it)."""
+    return bool(await con.fetchval("SELECT to_regclass('wallet.refusals') IS NOT NULL"))
+
+
 async def _app_settings(con: asyncpg.Connection) -> list[str]:
-    """wallet_app's settings in this database (the last changeset sets them)."""
+    """wallet_app's settings in this database (a changeset sets them per database)."""
     value = await con.fetchval(
         "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
         "WHERE d.datname = current_database() AND s.setrole = 'wallet_app'::regrole"
@@ -61,15 +66,20 @@ async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Con
     out = stack("migrate", SCRATCH)
     assert "Run:                          0" in out, out
     assert await _changesets(scratch) == before
+    assert await _app_settings(scratch) == [
+        "idle_in_transaction_session_timeout=10s",
+        "lock_timeout=4s",
+        "statement_timeout=8s",
+    ]
 
 
 async def test_last_changeset_rolls_back_and_forward(scratch: asyncpg.Connection) -> None:
     changesets = await _changesets(scratch)
-    settings = await _app_settings(scratch)
-    assert settings == ["idle_in_transaction_session_timeout=10s", "lock_timeout=4s", "statement_timeout=8s"]
+    assert changesets[-1][0] == "006-refusals"
+    assert await _has_refusals(scratch)
     stack("liquibase", SCRATCH, "rollback-count", "--count=1")
     assert await _changesets(scratch) == changesets[:-1]
-    assert await _app_settings(scratch) == []
+    assert not await _has_refusals(scratch)
     stack("migrate", SCRATCH)
     assert [c[0] for c in await _changesets(scratch)] == [c[0] for c in changesets]
-    assert await _app_settings(scratch) == settings
+    assert await _has_refusals(scratch)

@@ -146,15 +146,23 @@ async def test_reused_key_with_another_request_returns_422_and_changes_nothing(
     assert await ledger.balance(wallet_id) == Decimal("13.00")
 
 
-async def test_key_of_a_failed_withdrawal_can_be_used_again(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]
+async def test_refused_withdrawal_is_final_for_its_key(client: httpx.AsyncClient, new_wallet, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
+    """A late attempt with the key (say, one stuck behind a fault) must never apply what was refused."""
     wallet_id = await new_wallet()
     headers = {"Idempotency-Key": f"op-{uuid4()}"}
     body = {"operation_type": "WITHDRAW", "amount": "5.00"}
-    assert (await client.post(op_url(wallet_id), json=body, headers=headers)).status_code == 400
+    first = await client.post(op_url(wallet_id), json=body, headers=headers)
+    assert first.status_code == 400
     await client.post(op_url(wallet_id), json={"operation_type": "DEPOSIT", "amount": "5.00"})
-    r = await client.post(op_url(wallet_id), json=body, headers=headers)
-    assert r.status_code == 200
-    assert r.json()["balance"] == "0.00"
+    again = await client.post(op_url(wallet_id), json=body, headers=headers)
+    assert again.status_code == 400
+    assert again.json()["code"] == "insufficient_funds"
+    assert again.json()["balance"] == "0.00"  # the balance the refusal was decided on
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await ledger.balance(wallet_id) == Decimal("5.00")
+    fresh = await client.post(op_url(wallet_id), json=body, headers={"Idempotency-Key": f"op-{uuid4()}"})
+    assert fresh.status_code == 200
+    assert fresh.json()["balance"] == "0.00"
 
 
 async def test_overlong_idempotency_key_returns_422(client: httpx.AsyncClient, new_wallet) -> None:  # type: ignore[no-untyped-def]

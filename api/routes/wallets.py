@@ -152,7 +152,10 @@ async def apply_operation(
         extra = {}
         if row["error_code"] == "WL002":
             extra["balance"] = f"{row['balance_after']:.2f}"
-        raise from_sqlstate(row["error_code"], row["error_detail"], **extra)
+        problem = from_sqlstate(row["error_code"], row["error_detail"], **extra)
+        if row["replayed"]:  # a refusal recorded for this key, answered again
+            problem.headers["Idempotent-Replayed"] = "true"
+        raise problem
     result = OperationResult.model_construct(
         **_operation_fields(row), balance=row["balance_after"], replayed=row["replayed"]
     )

@@ -42,7 +42,7 @@ GRANT EXECUTE ON FUNCTION wallet.apply_operation(uuid, text, numeric, text) TO w
 COMMENT ON FUNCTION wallet.apply_operation(uuid, text, numeric, text) IS
 'Applies one DEPOSIT or WITHDRAW to a wallet and returns its ledger entry (balance_after = the new balance).
 Arguments: p_wallet_id; p_operation_type DEPOSIT|WITHDRAW; p_amount > 0 in whole cents (1.001 is refused, never rounded); p_idempotency_key (optional, 1-255 characters, unique per wallet).
-Repeating a key with the same type and amount changes nothing and returns the original entry (replayed = true); with another request raises WL005. A failed operation consumes no key.
+Repeating a key with the same type and amount changes nothing and returns the original outcome: the entry (replayed = true), or the same refusal. With another request it raises WL005. A keyed refusal for insufficient funds (WL002) or the balance limit (WL006) is final for its key: retry with a new key.
 Raises WL001 wallet not found, WL002 insufficient funds, WL003 invalid amount, WL004 invalid operation type, WL005 key reused, WL006 balance limit, WL007 invalid key, WL009 NULL wallet id.';
 
 CREATE OR REPLACE FUNCTION wallet.deposit(p_wallet_id uuid, p_amount numeric, p_idempotency_key text DEFAULT NULL)

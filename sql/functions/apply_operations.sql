@@ -3,7 +3,8 @@
 --changeset wallet:fn-apply-operations runOnChange:true splitStatements:false
 -- Applies a batch of operations to one wallet atomically and in order: the wallet row is locked once,
 -- every element is checked and applied in memory, then ONE update and ONE multi-row insert are written.
--- Idempotent per element (key unique per wallet); a failing element is reported in its row, not raised.
+-- Idempotent per element (key unique per wallet); a failing element is reported in its row, not raised;
+-- a keyed refusal for the wallet's state (WL002, WL006) is recorded and replayed for that key.
 CREATE OR REPLACE FUNCTION wallet.apply_operations(
     p_wallet_id uuid,
     p_operation_types text[],
@@ -48,8 +49,11 @@ DECLARE
     k_amounts numeric[];
     k_balances numeric[];
     k_created timestamptz[];
+    k_codes text[];
+    k_details text[];
     -- one slot per element: its result
     r_applied boolean[];
+    r_refused boolean[];
     r_replayed boolean[];
     r_ids uuid[];
     r_seqs bigint[];
@@ -73,6 +77,7 @@ BEGIN
     END IF;
 
     r_applied := array_fill(false, ARRAY[v_n]);
+    r_refused := array_fill(false, ARRAY[v_n]);
     r_replayed := array_fill(false, ARRAY[v_n]);
     r_ids := array_fill(NULL::uuid, ARRAY[v_n]);
     r_seqs := array_fill(NULL::bigint, ARRAY[v_n]);
@@ -101,14 +106,24 @@ BEGIN
         -- One probe of the (wallet_id, idempotency_key) index per key. A plain `= ANY (keys)` or join
         -- lets the planner, whose statistics say a wallet has few entries, scan the whole ledger of a
         -- hot wallet; LIMIT 1 keeps the subquery from being flattened into such a join.
+        -- A key names either a ledger entry or a recorded refusal, never both.
         SELECT array_agg(o.idempotency_key), array_agg(o.id), array_agg(o.seq), array_agg(o.operation_type),
-            array_agg(o.amount), array_agg(o.balance_after), array_agg(o.created_at)
-        INTO k_keys, k_ids, k_seqs, k_types, k_amounts, k_balances, k_created
+            array_agg(o.amount), array_agg(o.balance_after), array_agg(o.created_at), array_agg(o.code),
+            array_agg(o.detail)
+        INTO k_keys, k_ids, k_seqs, k_types, k_amounts, k_balances, k_created, k_codes, k_details
         FROM (SELECT DISTINCT q.key FROM unnest(p_idempotency_keys) AS q (key) WHERE q.key IS NOT NULL) AS q
         CROSS JOIN LATERAL (
-            SELECT o1.* FROM wallet.operations AS o1
+            (SELECT o1.idempotency_key, o1.id, o1.seq, o1.operation_type, o1.amount, o1.balance_after,
+                o1.created_at, NULL::text AS code, NULL::text AS detail
+            FROM wallet.operations AS o1
             WHERE o1.wallet_id = p_wallet_id AND o1.idempotency_key = q.key
-            LIMIT 1
+            LIMIT 1)
+            UNION ALL
+            (SELECT f.idempotency_key, NULL::uuid, NULL::bigint, f.operation_type, f.amount, f.balance,
+                f.created_at, f.error_code, f.error_detail
+            FROM wallet.refusals AS f
+            WHERE f.wallet_id = p_wallet_id AND f.idempotency_key = q.key
+            LIMIT 1)
         ) AS o;
     END IF;
 
@@ -139,7 +154,12 @@ BEGIN
             -- original entry, another one is refused.
             j := array_position(k_keys, e.k);
             IF j IS NOT NULL THEN
-                IF k_types[j] = e.t AND k_amounts[j] = e.a THEN
+                IF k_types[j] = e.t AND k_amounts[j] = e.a AND k_codes[j] IS NOT NULL THEN
+                    r_replayed[i] := true;  -- refused before: refused again, whatever the balance now
+                    r_codes[i] := k_codes[j];
+                    r_details[i] := k_details[j];
+                    r_balances[i] := k_balances[j];
+                ELSIF k_types[j] = e.t AND k_amounts[j] = e.a THEN
                     r_replayed[i] := true;
                     r_ids[i] := k_ids[j];
                     r_seqs[i] := k_seqs[j];
@@ -161,6 +181,18 @@ BEGIN
                 r_codes[i] := 'WL006';
                 r_details[i] := format('wallet %s has %s; depositing %s would take it above %s',
                     p_wallet_id, v_balance::numeric(20, 2), e.a, c_max);
+                IF e.k IS NOT NULL THEN  -- final for its key, here and in later calls
+                    r_refused[i] := true;
+                    k_keys := array_append(k_keys, e.k);
+                    k_ids := array_append(k_ids, NULL::uuid);
+                    k_seqs := array_append(k_seqs, NULL::bigint);
+                    k_types := array_append(k_types, e.t);
+                    k_amounts := array_append(k_amounts, e.a);
+                    k_balances := array_append(k_balances, v_balance);
+                    k_created := array_append(k_created, v_now);
+                    k_codes := array_append(k_codes, r_codes[i]);
+                    k_details := array_append(k_details, r_details[i]);
+                END IF;
                 CONTINUE;
             END IF;
             v_balance := v_balance + e.a;
@@ -169,6 +201,18 @@ BEGIN
                 r_codes[i] := 'WL002';
                 r_details[i] := format('wallet %s has %s; withdrawing %s needs %s more',
                     p_wallet_id, v_balance::numeric(20, 2), e.a::numeric(20, 2), (e.a - v_balance)::numeric(20, 2));
+                IF e.k IS NOT NULL THEN  -- final for its key, here and in later calls
+                    r_refused[i] := true;
+                    k_keys := array_append(k_keys, e.k);
+                    k_ids := array_append(k_ids, NULL::uuid);
+                    k_seqs := array_append(k_seqs, NULL::bigint);
+                    k_types := array_append(k_types, e.t);
+                    k_amounts := array_append(k_amounts, e.a);
+                    k_balances := array_append(k_balances, v_balance);
+                    k_created := array_append(k_created, v_now);
+                    k_codes := array_append(k_codes, r_codes[i]);
+                    k_details := array_append(k_details, r_details[i]);
+                END IF;
                 CONTINUE;
             END IF;
             v_balance := v_balance - e.a;
@@ -191,6 +235,8 @@ BEGIN
             k_amounts := array_append(k_amounts, r_amounts[i]);
             k_balances := array_append(k_balances, r_balances[i]);
             k_created := array_append(k_created, v_now);
+            k_codes := array_append(k_codes, NULL::text);
+            k_details := array_append(k_details, NULL::text);
         END IF;
     END LOOP;
 
@@ -205,6 +251,15 @@ BEGIN
         FROM unnest(r_applied, r_seqs, r_ids, r_types, r_amounts, r_balances, p_idempotency_keys)
             AS u (applied, s, id, t, a, b, k)
         WHERE u.applied;
+    END IF;
+
+    IF true = ANY (r_refused) THEN  -- at most one element per key: a repeat replays instead
+        INSERT INTO wallet.refusals
+            (wallet_id, idempotency_key, operation_type, amount, balance, error_code, error_detail, created_at)
+        SELECT p_wallet_id, u.k, u.t, u.a, u.b, u.code, u.detail, v_now
+        FROM unnest(r_refused, p_idempotency_keys, p_operation_types, p_amounts, r_balances, r_codes, r_details)
+            AS u (refused, k, t, a, b, code, detail)
+        WHERE u.refused;
     END IF;
 
     RETURN QUERY
@@ -222,6 +277,7 @@ COMMENT ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]) IS
 'Applies up to 1000 operations to one wallet in one transaction, in array order; each element sees the effect of the ones before it.
 Arguments: p_wallet_id; p_operation_types (DEPOSIT|WITHDRAW each); p_amounts (whole cents, > 0); p_idempotency_keys (NULL, or one key or NULL per element).
 Returns one row per element, in input order (ordinal = 1-based position). A failing element does not abort the others: its row has error_code (the SQLSTATE wallet.apply_operation would raise: WL001-WL007), error_detail, and balance_after = the balance it was checked against; nothing of it is written.
-A key already used on this wallet (earlier, or earlier in this batch) with the same type and amount returns the original entry with replayed = true; with another request it fails with WL005. A failed element leaves no trace: its key stays free.
+A key already used on this wallet (earlier, or earlier in this batch) with the same type and amount returns the original outcome with replayed = true: the entry, or the refusal; with another request it fails with WL005.
+A keyed element refused for the wallet''s state (WL002 insufficient funds, WL006 balance limit) is recorded in wallet.refusals: that refusal is final for its key, so an attempt still in flight can never apply it later; try again with a new key. An element refused for its own content (WL003, WL004, WL007) leaves no trace.
 Raises WL009 for a NULL wallet id, an empty or oversized batch, or arrays of unequal length.';
 --rollback DROP FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]);
