@@ -176,47 +176,31 @@ BEGIN
             END IF;
         END IF;
 
-        IF e.t = 'DEPOSIT' THEN
-            IF v_balance + e.a > c_max THEN
-                r_codes[i] := 'WL006';
-                r_details[i] := format('wallet %s has %s; depositing %s would take it above %s',
-                    p_wallet_id, v_balance::numeric(20, 2), e.a, c_max);
-                IF e.k IS NOT NULL THEN  -- final for its key, here and in later calls
-                    r_refused[i] := true;
-                    k_keys := array_append(k_keys, e.k);
-                    k_ids := array_append(k_ids, NULL::uuid);
-                    k_seqs := array_append(k_seqs, NULL::bigint);
-                    k_types := array_append(k_types, e.t);
-                    k_amounts := array_append(k_amounts, e.a);
-                    k_balances := array_append(k_balances, v_balance);
-                    k_created := array_append(k_created, v_now);
-                    k_codes := array_append(k_codes, r_codes[i]);
-                    k_details := array_append(k_details, r_details[i]);
-                END IF;
-                CONTINUE;
-            END IF;
-            v_balance := v_balance + e.a;
-        ELSE
-            IF e.a > v_balance THEN
-                r_codes[i] := 'WL002';
-                r_details[i] := format('wallet %s has %s; withdrawing %s needs %s more',
-                    p_wallet_id, v_balance::numeric(20, 2), e.a::numeric(20, 2), (e.a - v_balance)::numeric(20, 2));
-                IF e.k IS NOT NULL THEN  -- final for its key, here and in later calls
-                    r_refused[i] := true;
-                    k_keys := array_append(k_keys, e.k);
-                    k_ids := array_append(k_ids, NULL::uuid);
-                    k_seqs := array_append(k_seqs, NULL::bigint);
-                    k_types := array_append(k_types, e.t);
-                    k_amounts := array_append(k_amounts, e.a);
-                    k_balances := array_append(k_balances, v_balance);
-                    k_created := array_append(k_created, v_now);
-                    k_codes := array_append(k_codes, r_codes[i]);
-                    k_details := array_append(k_details, r_details[i]);
-                END IF;
-                CONTINUE;
-            END IF;
-            v_balance := v_balance - e.a;
+        IF e.t = 'DEPOSIT' AND v_balance + e.a > c_max THEN
+            r_codes[i] := 'WL006';
+            r_details[i] := format('wallet %s has %s; depositing %s would take it above %s',
+                p_wallet_id, v_balance::numeric(20, 2), e.a, c_max);
+        ELSIF e.t = 'WITHDRAW' AND e.a > v_balance THEN
+            r_codes[i] := 'WL002';
+            r_details[i] := format('wallet %s has %s; withdrawing %s needs %s more',
+                p_wallet_id, v_balance::numeric(20, 2), e.a::numeric(20, 2), (e.a - v_balance)::numeric(20, 2));
         END IF;
+        IF r_codes[i] IS NOT NULL THEN
+            IF e.k IS NOT NULL THEN  -- a refusal for the wallet's state is final for its key
+                r_refused[i] := true;
+                k_keys := array_append(k_keys, e.k);
+                k_ids := array_append(k_ids, NULL::uuid);
+                k_seqs := array_append(k_seqs, NULL::bigint);
+                k_types := array_append(k_types, e.t);
+                k_amounts := array_append(k_amounts, e.a);
+                k_balances := array_append(k_balances, v_balance);
+                k_created := array_append(k_created, v_now);
+                k_codes := array_append(k_codes, r_codes[i]);
+                k_details := array_append(k_details, r_details[i]);
+            END IF;
+            CONTINUE;
+        END IF;
+        v_balance := v_balance + CASE e.t WHEN 'DEPOSIT' THEN e.a ELSE -e.a END;
 
         v_version := v_version + 1;
         v_applied := v_applied + 1;
