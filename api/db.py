@@ -84,7 +84,7 @@ class Database:
             reset=_keep_session,
         )
         try:  # warm the pool; a database that is down now is not fatal, /ready tells
-            await self.run(lambda c: c.execute("SELECT 1"), attempts=1)
+            await self.ping()
         except ProblemError:
             log.warning("database not reachable at startup; requests will retry")
 

@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,10 +99,10 @@ def problem_response(
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for err in exc.errors():
-        errors.append({"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type")})
-    return errors
+    return [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -133,14 +134,12 @@ def _http_code(status: int) -> str:
         400: "bad_request",
         404: "not_found",
         405: "method_not_allowed",
-        413: "payload_too_large",
+        413: TOO_LARGE.code,
         415: "unsupported_media_type",
     }.get(status, f"http_{status}")
 
 
 def _http_title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase.lower()
     except ValueError:

@@ -44,7 +44,17 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        # One pass over the headers: the request id, the declared body size, and the headers' own size.
+        request_id = ""
+        declared = header_bytes = 0
+        headers = scope.get("headers", ())
+        for name, value in headers:
+            header_bytes += len(name) + len(value)
+            if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
+                request_id = value.decode()
+            elif name == b"content-length" and value.isdigit():
+                declared = int(value)
+        request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -56,23 +66,20 @@ class RequestContext:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        async def refuse(kind: errors.ErrorKind, detail: str) -> None:
+            await errors.problem_response(Request(scope), kind, detail)(scope, receive, send_with_id)
+
         try:
-            headers = scope.get("headers", ())
-            if len(headers) > MAX_HEADER_COUNT or sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
-                response = errors.problem_response(
-                    Request(scope),
+            if len(headers) > MAX_HEADER_COUNT or header_bytes > self.max_header_bytes:
+                await refuse(
                     errors.HEADERS_TOO_LARGE,
                     f"at most {MAX_HEADER_COUNT} headers and {self.max_header_bytes} bytes of them",
                 )
-                await response(scope, receive, send_with_id)
                 return
             if scope["method"] in ("POST", "PUT", "PATCH"):
-                body = await self._read_body(scope, receive)
+                body = None if declared > self.max_body_bytes else await self._read_body(receive)
                 if body is None:
-                    response = errors.problem_response(
-                        Request(scope), errors.TOO_LARGE, f"the request body is larger than {self.max_body_bytes} bytes"
-                    )
-                    await response(scope, receive, send_with_id)
+                    await refuse(errors.TOO_LARGE, f"the request body is larger than {self.max_body_bytes} bytes")
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
@@ -87,10 +94,8 @@ class RequestContext:
                     "%s %s %s %.1fms request_id=%s", scope["method"], scope["path"], status, elapsed * 1000, request_id
                 )
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None when it is (or says it is) over the limit."""
-        if _content_length(scope) > self.max_body_bytes:
-            return None
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it grows over the limit."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -126,20 +131,6 @@ class WalletAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         settings = self.state.settings
         return RequestContext(super().build_middleware_stack(), settings.max_body_bytes, settings.max_header_bytes)
-
-
-def _content_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
-
-
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
-            return str(value.decode())
-    return uuid.uuid4().hex
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

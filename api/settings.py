@@ -1,4 +1,5 @@
-"""Settings of the API, from the environment and `.env` (the same file the native stack reads)."""
+"""Settings of the API, from the environment and `.env` (the same file the native stack reads). Each
+field `x` is read from WALLET_X; three names follow the stack's own variables instead (aliases)."""
 
 from functools import lru_cache
 
@@ -7,24 +8,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="WALLET_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    db_host: str = Field(
-        "127.0.0.1",
-        validation_alias=AliasChoices("WALLET_DB_HOST", "db_host"),
-        description="Host of PgBouncer (or PostgreSQL) the API connects to.",
-    )
+    db_host: str = Field("127.0.0.1", description="Host of PgBouncer (or PostgreSQL) the API connects to.")
     db_port: int = Field(
         56432,
         validation_alias=AliasChoices("WALLET_DB_PORT", "WALLET_PGBOUNCER_PORT", "db_port"),
         description="Port of PgBouncer (or PostgreSQL).",
     )
     db_name: str = Field("wallet", validation_alias=AliasChoices("WALLET_DB", "db_name"), description="Database.")
-    db_user: str = Field(
-        "wallet_app",
-        validation_alias=AliasChoices("WALLET_DB_USER", "db_user"),
-        description="Role the API logs in as: EXECUTE on the wallet functions only.",
-    )
+    db_user: str = Field("wallet_app", description="Role the API logs in as: EXECUTE on the wallet functions only.")
     db_password: SecretStr = Field(
         SecretStr(""),
         validation_alias=AliasChoices("WALLET_APP_PASSWORD", "db_password"),
@@ -32,48 +25,29 @@ class Settings(BaseSettings):
     )
     statement_cache_size: int = Field(
         0,
-        validation_alias=AliasChoices("WALLET_STATEMENT_CACHE_SIZE", "statement_cache_size"),
         description="asyncpg prepared-statement cache. 0 behind PgBouncer < 1.21 in transaction mode; "
         "e.g. 100 directly on PostgreSQL or with PgBouncer >= 1.21 and max_prepared_statements > 0.",
     )
     pool_max_size: int = Field(
-        20,
-        validation_alias=AliasChoices("WALLET_POOL_MAX_SIZE", "pool_max_size"),
-        description="Most connections per API process (x processes must stay under PgBouncer's max_client_conn).",
+        20, description="Most connections per API process (x processes must stay under PgBouncer's max_client_conn)."
     )
     pool_acquire_timeout: float = Field(
-        5.0,
-        validation_alias=AliasChoices("WALLET_POOL_ACQUIRE_TIMEOUT", "pool_acquire_timeout"),
-        description="Seconds a request waits for a free connection before it gets 503 + Retry-After.",
+        5.0, description="Seconds a request waits for a free connection before it gets 503 + Retry-After."
     )
     command_timeout: float = Field(
-        10.0,
-        validation_alias=AliasChoices("WALLET_COMMAND_TIMEOUT", "command_timeout"),
-        description="Seconds one database call may take before it is cancelled (then retried, with its key).",
+        10.0, description="Seconds one database call may take before it is cancelled (then retried, with its key)."
     )
     retry_attempts: int = Field(
-        10,
-        validation_alias=AliasChoices("WALLET_RETRY_ATTEMPTS", "retry_attempts"),
-        description="Attempts of a database call on transient faults (connection lost, 40001, 40P01, 57P0x).",
+        10, description="Attempts of a database call on transient faults (connection lost, 40001, 40P01, 57P0x)."
     )
-    retry_max_seconds: float = Field(
-        8.0,
-        validation_alias=AliasChoices("WALLET_RETRY_MAX_SECONDS", "retry_max_seconds"),
-        description="Upper bound on the time spent retrying one call.",
-    )
-    retry_after_seconds: int = Field(
-        2,
-        validation_alias=AliasChoices("WALLET_RETRY_AFTER_SECONDS", "retry_after_seconds"),
-        description="Retry-After sent with 503 responses.",
-    )
-    max_body_bytes: int = Field(
-        16_384,
-        validation_alias=AliasChoices("WALLET_MAX_BODY_BYTES", "max_body_bytes"),
-        description="Largest request body accepted; larger ones get 413.",
+    retry_max_seconds: float = Field(8.0, description="Upper bound on the time spent retrying one call.")
+    retry_after_seconds: int = Field(2, description="Retry-After sent with 503 responses.")
+    max_body_bytes: int = Field(16_384, description="Largest request body accepted; larger ones get 413.")
+    max_header_bytes: int = Field(
+        8192, description="Largest total size of a request's headers; more (or more than 100 headers) gets 431."
     )
     batching: bool = Field(
         True,
-        validation_alias=AliasChoices("WALLET_BATCHING", "batching"),
         description="Live batching: one in-flight database call per wallet; operations arriving meanwhile "
         "go together as the next call. Off: one call per operation.",
     )
@@ -81,34 +55,18 @@ class Settings(BaseSettings):
         100,
         ge=1,
         le=1000,
-        validation_alias=AliasChoices("WALLET_BATCH_MAX_SIZE", "batch_max_size"),
         description="Most operations in one batched call (wallet.apply_operations takes up to 1000).",
     )
     batch_max_queue: int = Field(
-        5000,
-        ge=1,
-        validation_alias=AliasChoices("WALLET_BATCH_MAX_QUEUE", "batch_max_queue"),
-        description="Most operations waiting for one wallet; beyond it, 503 with Retry-After.",
+        5000, ge=1, description="Most operations waiting for one wallet; beyond it, 503 with Retry-After."
     )
-    pool_log_seconds: float = Field(
-        60.0,
-        validation_alias=AliasChoices("WALLET_POOL_LOG_SECONDS", "pool_log_seconds"),
-        description="Interval of the periodic pool-usage log line (0: off).",
-    )
-    max_header_bytes: int = Field(
-        8192,
-        validation_alias=AliasChoices("WALLET_MAX_HEADER_BYTES", "max_header_bytes"),
-        description="Largest total size of a request's headers; more (or more than 100 headers) gets 431.",
-    )
-    api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("WALLET_API_HOST", "api_host"))
-    api_port: int = Field(8000, validation_alias=AliasChoices("WALLET_API_PORT", "api_port"))
+    pool_log_seconds: float = Field(60.0, description="Interval of the periodic pool-usage log line (0: off).")
+    api_host: str = Field("127.0.0.1", description="Address `python -m api` listens on.")
+    api_port: int = Field(8000, description="Port `python -m api` listens on.")
     api_workers: int = Field(
-        1,
-        ge=1,
-        validation_alias=AliasChoices("WALLET_API_WORKERS", "api_workers"),
-        description="uvicorn worker processes; each has its own pool (pool_max_size each) and batcher.",
+        1, ge=1, description="uvicorn worker processes; each has its own pool (pool_max_size each) and batcher."
     )
-    log_level: str = Field("INFO", validation_alias=AliasChoices("WALLET_LOG_LEVEL", "log_level"))
+    log_level: str = Field("INFO", description="INFO logs one access line per request, with its request id.")
 
 
 @lru_cache

@@ -28,8 +28,7 @@ PGBENCH="$PG_BIN/pgbench"
 
 drop_bench_db() {
     say "dropping $BENCH_DB"
-    psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)"
-    rm -f "$STATE/migrated-$BENCH_DB.hash"
+    drop_database "$BENCH_DB"
 }
 
 # The planner's statistics decide how the idempotency-key lookup runs: how often autovacuum

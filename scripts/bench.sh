@@ -33,13 +33,12 @@ stop_api() {
 }
 cleanup() {
     stop_api
-    psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" || true
-    rm -f "$STATE/migrated-$BENCH_DB.hash"
+    drop_database "$BENCH_DB" || true
 }
 trap cleanup EXIT
 
 say "preparing $BENCH_DB: a hot wallet and $WALLETS others"
-psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)"
+drop_database "$BENCH_DB"
 "$ROOT/scripts/stack.sh" migrate "$BENCH_DB" >/dev/null 2>&1
 HOT_WALLET=$(psql_admin "$BENCH_DB" -qtA -c "SELECT wallet_id FROM wallet.create_wallet(1000000000, md5('bench:hot')::uuid)")
 psql_admin "$BENCH_DB" -qtA -v n="$WALLETS" >"$OUT/wallets.txt" <<<"SELECT w.wallet_id FROM generate_series(1, :n) AS g,

@@ -76,6 +76,12 @@ psql_admin() {
     PGPASSWORD=$POSTGRES_PASSWORD psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" "$@"
 }
 
+# Drops a database (closing its connections) and forgets that it was migrated.
+drop_database() {
+    psql_admin postgres -q -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"
+    rm -f "$STATE/migrated-$1.hash"
+}
+
 liquibase_bin() { printf '%s\n' "$ROOT/node_modules/liquibase/dist/liquibase/liquibase"; }
 
 # Liquibase migrates directly on PostgreSQL (PgBouncer refuses JDBC's startup parameters). The

@@ -172,7 +172,7 @@ down() {
 test_db() {
     up
     say "recreating $TEST_DB"
-    psql_admin postgres -qc "DROP DATABASE IF EXISTS \"$TEST_DB\" WITH (FORCE)"
+    drop_database "$TEST_DB"
     migrate "$TEST_DB"
     psql_admin "$TEST_DB" -qc "CREATE EXTENSION IF NOT EXISTS pgtap"
 }

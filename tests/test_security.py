@@ -15,27 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERY_METHODS = {"fetch", "fetchrow", "fetchval", "execute", "executemany"}
 
 
-async def test_pgbouncer_refuses_a_wrong_password_and_still_accepts_the_right_one(settings: Settings) -> None:
-    # PgBouncer answers for PostgreSQL here (08P01 with its own message).
-    with pytest.raises(asyncpg.PostgresError, match="SASL authentication failed"):
-        await asyncpg.connect(
-            host=settings.db_host,
-            port=settings.db_port,
-            user="wallet_app",
-            password="wrong",  # noqa: S106
-            database=TEST_DB,
-            statement_cache_size=0,
-            timeout=10,
-        )
-    con = await asyncpg.connect(
+async def through_pgbouncer(
+    settings: Settings, user: str = "wallet_app", password: str | None = None
+) -> asyncpg.Connection:
+    """A login to the test database through PgBouncer (the application role's password by default)."""
+    return await asyncpg.connect(
         host=settings.db_host,
         port=settings.db_port,
-        user="wallet_app",
-        password=settings.db_password.get_secret_value(),
+        user=user,
+        password=settings.db_password.get_secret_value() if password is None else password,
         database=TEST_DB,
         statement_cache_size=0,
         timeout=10,
     )
+
+
+async def test_pgbouncer_refuses_a_wrong_password_and_still_accepts_the_right_one(settings: Settings) -> None:
+    # PgBouncer answers for PostgreSQL here (08P01 with its own message).
+    with pytest.raises(asyncpg.PostgresError, match="SASL authentication failed"):
+        await through_pgbouncer(settings, password="wrong")  # noqa: S106
+    con = await through_pgbouncer(settings)
     assert await con.fetchval("SELECT current_user") == "wallet_app"
     await con.close()
 
@@ -44,15 +43,7 @@ async def test_pgbouncer_refuses_an_unknown_user_and_a_superuser(settings: Setti
     for user, password in (("nobody", "x"), ("postgres", ENV["POSTGRES_PASSWORD"])):
         # auth_query returns no secret for an unknown role nor for a superuser: PgBouncer knows neither.
         with pytest.raises(asyncpg.PostgresError, match=r"no such user|SASL authentication failed"):
-            await asyncpg.connect(
-                host=settings.db_host,
-                port=settings.db_port,
-                user=user,
-                password=password,
-                database=TEST_DB,
-                statement_cache_size=0,
-                timeout=10,
-            )
+            await through_pgbouncer(settings, user, password)
 
 
 @pytest.mark.parametrize(
@@ -66,14 +57,7 @@ async def test_pgbouncer_refuses_an_unknown_user_and_a_superuser(settings: Setti
     ],
 )
 async def test_the_api_role_cannot_touch_the_tables_through_pgbouncer(settings: Settings, statement: str) -> None:
-    con = await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        user="wallet_app",
-        password=settings.db_password.get_secret_value(),
-        database=TEST_DB,
-        statement_cache_size=0,
-    )
+    con = await through_pgbouncer(settings)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await con.execute(statement)

@@ -28,8 +28,9 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="1-255 characters, scoped to the wallet. Repeating a request with its key returns the "
-        "original result and changes nothing; the same key with another request gets 422. Without one, the "
-        "server makes a key per request so its own retries are safe. Keys are kept as long as the ledger.",
+        "original outcome and changes nothing: the operation, or the same refusal for insufficient funds or the "
+        "balance limit (a key's outcome is final). The same key with another request gets 422. Without one, the "
+        "server makes a key per request so its own retries are safe.",
     ),
 ]
 
