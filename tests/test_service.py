@@ -55,4 +55,6 @@ async def test_problem_type_documents_resolve(client: httpx.AsyncClient) -> None
         "status": 400,
         "sqlstate": "WL002",
     }
+    for code in ("validation_error", "service_unavailable", "payload_too_large", "request_header_fields_too_large"):
+        assert (await client.get(f"/problems/{code}")).status_code == 200, code
     assert (await client.get("/problems/nope")).status_code == 404

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.db import Database
-from api.errors import INTERNAL, SQLSTATES, UNAVAILABLE, VALIDATION, ErrorKind
+from api.errors import HEADERS_TOO_LARGE, INTERNAL, SQLSTATES, TOO_LARGE, UNAVAILABLE, VALIDATION, ErrorKind
 from api.metrics import render
 
 router = APIRouter(tags=["operations"])
 
 _KINDS: dict[str, tuple[ErrorKind, str | None]] = {k.code: (k, s) for s, k in SQLSTATES.items()}
-_KINDS.update({k.code: (k, None) for k in (VALIDATION, UNAVAILABLE, INTERNAL)})
+_KINDS.update({k.code: (k, None) for k in (VALIDATION, UNAVAILABLE, INTERNAL, TOO_LARGE, HEADERS_TOO_LARGE)})
 
 
 @router.get("/health", summary="The process is alive")
