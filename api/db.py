@@ -168,14 +168,28 @@ class Database:
         return row
 
     async def apply_operations(
-        self, wallet_id: UUID, operation_types: list[str], amounts: list[Decimal], idempotency_keys: list[str]
+        self,
+        wallet_id: UUID,
+        operation_types: list[str],
+        amounts: list[Decimal],
+        idempotency_keys: list[str],
+        ephemeral_keys: list[bool],
     ) -> list[asyncpg.Record]:
         """wallet.apply_operations: one row per element, in order; a failed element comes back as a row
-        with its error code and the balance it was checked against."""
-        sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[])"
+        with its error code and the balance it was checked against. ephemeral_keys marks the keys the
+        server made (their recorded refusals expire)."""
+        sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[], $5::boolean[])"
         return await self.run(
-            lambda c: c.fetch(sql, wallet_id, operation_types, amounts, idempotency_keys), call_name="apply_operations"
+            lambda c: c.fetch(sql, wallet_id, operation_types, amounts, idempotency_keys, ephemeral_keys),
+            call_name="apply_operations",
         )
+
+    async def expire_refusals(self) -> int:
+        """wallet.expire_refusals: deletes refusals of server-made keys past their expiry; how many."""
+        removed = await self.run(
+            lambda c: c.fetchval("SELECT wallet.expire_refusals()"), attempts=1, call_name="expire_refusals"
+        )
+        return int(removed)
 
     async def list_operations(self, wallet_id: UUID, after: int, limit: int) -> list[asyncpg.Record]:
         sql = "SELECT * FROM wallet.list_operations($1, $2, $3)"

@@ -45,6 +45,24 @@ UNAVAILABLE = ErrorKind(503, "service_unavailable", "the database is not reachab
 INTERNAL = ErrorKind(500, "internal_error", "internal error")
 TOO_LARGE = ErrorKind(413, "payload_too_large", "request body too large")
 HEADERS_TOO_LARGE = ErrorKind(431, "request_header_fields_too_large", "request headers too large")
+CORS_REFUSED = ErrorKind(400, "cors_not_allowed", "cross-origin request not allowed")
+# Statuses Starlette raises itself (unknown path, wrong method, ...), by status.
+HTTP_KINDS: dict[int, ErrorKind] = {
+    k.status: k
+    for k in (
+        ErrorKind(400, "bad_request", "bad request"),
+        ErrorKind(404, "not_found", "not found"),
+        ErrorKind(405, "method_not_allowed", "method not allowed"),
+        TOO_LARGE,
+        ErrorKind(415, "unsupported_media_type", "unsupported media type"),
+    )
+}
+# Every code the HTTP layer itself may answer with: each has a page at /problems/{code}.
+HTTP_LAYER_KINDS = (VALIDATION, UNAVAILABLE, INTERNAL, HEADERS_TOO_LARGE, CORS_REFUSED, *HTTP_KINDS.values())
+INVALID_AMOUNT = SQLSTATES["WL003"]
+INVALID_KEY = SQLSTATES["WL007"]
+# Echoed client input is cut to this many characters (a problem never repeats a huge input back).
+ECHO_LIMIT = 100
 
 # Which request field a database error is about, for the problem's `errors` list.
 FIELD_OF_SQLSTATE = {
@@ -75,6 +93,13 @@ def unavailable(detail: str, retry_after: int) -> ProblemError:
     return ProblemError(UNAVAILABLE, detail, headers={"Retry-After": str(retry_after)})
 
 
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """At most `limit` characters of untrusted text, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 def problem_response(
     request: Request,
     kind: ErrorKind,
@@ -98,11 +123,24 @@ def problem_response(
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+MAX_FIELD_ERRORS = 10
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type")}
-        for err in exc.errors()
-    ]
+    """pydantic's errors, each with its location, message and type; client text in them shortened."""
+    listed = []
+    for err in exc.errors()[:MAX_FIELD_ERRORS]:
+        msg = err.get("msg", "")
+        if err.get("type") == "json_invalid" and err.get("ctx", {}).get("error"):
+            msg = f"{msg}: {err['ctx']['error']}"
+        listed.append(
+            {
+                "loc": [shorten(str(p), 40) for p in err.get("loc", ())],
+                "msg": shorten(msg, 200),
+                "type": err.get("type"),
+            }
+        )
+    return listed
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -111,15 +149,20 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    """422. When every error is about an amount, the problem is `invalid_amount`, whether the database
+    or the request's form refused it: one code for every amount problem."""
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
     detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
-    return problem_response(request, VALIDATION, detail, {"errors": errors})
+    kind = INVALID_AMOUNT if errors and all(e["type"] == INVALID_AMOUNT.code for e in errors) else VALIDATION
+    return problem_response(request, kind, detail, {"errors": errors})
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    kind = ErrorKind(exc.status_code, _http_code(exc.status_code), _http_title(exc.status_code))
+    kind = HTTP_KINDS.get(exc.status_code) or ErrorKind(
+        exc.status_code, f"http_{exc.status_code}", _http_title(exc.status_code)
+    )
     detail = exc.detail if isinstance(exc.detail, str) else kind.title
     return problem_response(request, kind, detail, headers=dict(exc.headers or {}))
 
@@ -127,16 +170,6 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, INTERNAL, "an unexpected error occurred; it has been logged")
-
-
-def _http_code(status: int) -> str:
-    return {
-        400: "bad_request",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: TOO_LARGE.code,
-        415: "unsupported_media_type",
-    }.get(status, f"http_{status}")
 
 
 def _http_title(status: int) -> str:

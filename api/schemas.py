@@ -1,9 +1,10 @@
 """Request and response models. Money is Decimal end to end: JSON numbers are parsed as Decimal (see
-jsonbody.py), amounts leave as strings with 2 decimal places. Ranges and cents are the database's rule."""
+jsonbody.py), amounts leave as strings with 2 decimal places. The written form of an amount is checked
+here; its sign and range are the database's rule."""
 
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -17,36 +18,48 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-_DECIMAL_TEXT = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?", re.ASCII)
+from api.jsonbody import ExponentNumber
+
+# The one written form of an amount, for a JSON string and a JSON number alike: digits, optionally a
+# point and one or two decimals; at most 18 digits before the point (so never above the largest amount,
+# 999999999999999999.99); no sign, exponent, spaces or other characters.
+AMOUNT_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,2})?$"
+_AMOUNT_TEXT = re.compile(AMOUNT_PATTERN, re.ASCII)
+_AMOUNT_FORM = (
+    'must be written like "100.50" (at most 18 digits before the point and 2 after; no sign, exponent or spaces)'
+)
 
 
 def parse_money(value: Any) -> Decimal:
-    """Accepts a decimal string ("100.50") or a JSON number (already a Decimal or int): exact, never a
-    float. Whether the amount is positive, in whole cents and in range is checked by the database."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValueError('must be a decimal string such as "100.50" or a JSON number')
-    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
-        raise ValueError('must be a decimal number written like "100.50"')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError("must be a decimal number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount != 0 and not -40 <= amount.adjusted() <= 40:
-        raise ValueError("is out of range")
-    return amount
+    """An amount as a decimal string ("100.50", preferred) or a JSON number (a Decimal or an int after
+    jsonbody's parsing), exact, never a float; either way written in the one form above. Whether it is
+    positive and in range is the database's rule (WL003). Every failure is an `invalid_amount` error."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, Decimal) and not isinstance(value, ExponentNumber) and value.is_finite():
+        text = format(value, "f")
+    elif isinstance(value, ExponentNumber):
+        raise PydanticCustomError("invalid_amount", "must be written without an exponent, e.g. 100 not 1e2")
+    else:
+        raise PydanticCustomError("invalid_amount", 'must be a decimal string such as "100.50" or a JSON number')
+    if not _AMOUNT_TEXT.fullmatch(text):
+        raise PydanticCustomError("invalid_amount", "{form}, not {got}", {"form": _AMOUNT_FORM, "got": repr(text[:40])})
+    return Decimal(text)
 
 
-def _money_schema(what: str, lowest: dict[str, float]) -> dict[str, Any]:
+def _money_schema(what: str, lowest: dict[str, int]) -> dict[str, Any]:
     return {
         "anyOf": [
-            {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40},
-            {"type": "number", **lowest, "maximum": 999999999999999999.99, "multipleOf": 0.01},
+            {"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": 21},
+            {"type": "number", **lowest, "exclusiveMaximum": 10**18, "multipleOf": 0.01},
         ],
-        "description": f"{what} in whole cents, at most 999999999999999999.99: a decimal string (preferred) "
-        'or a JSON number, e.g. "100.50". A fraction of a cent is refused, never rounded.',
+        "description": f"{what}, at most 999999999999999999.99: a decimal string (preferred) or a JSON number, "
+        'e.g. "100.50". Either way written in plain decimal notation: digits, optionally a point and 1 or 2 '
+        "decimals; no sign, no exponent. A fraction of a cent is refused, never rounded.",
         "examples": ["100.50"],
     }
 

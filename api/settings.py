@@ -2,6 +2,7 @@
 field `x` is read from WALLET_X; three names follow the stack's own variables instead (aliases)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,26 @@ class Settings(BaseSettings):
         1, ge=1, description="uvicorn worker processes; each has its own pool (pool_max_size each) and batcher."
     )
     log_level: str = Field("INFO", description="INFO logs one access line per request, with its request id.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one line per record, control characters in it escaped; json: one JSON object per line.",
+    )
+    request_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a request may take to arrive whole (headers and body) from its first byte, or from "
+        "the connection's opening; a slower one is dropped. Idle keep-alive connections close after 5 s.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins browsers may call the API from (CORS), as a JSON list, e.g. ["https://app.example"]; '
+        "empty (the default): CORS is off.",
+    )
+    housekeeping_seconds: float = Field(
+        60.0,
+        description="Interval of the housekeeping call (wallet.expire_refusals: refusals of server-made keys "
+        "past their expiry); 0: off.",
+    )
 
 
 @lru_cache

@@ -3,8 +3,8 @@
 BEGIN;
 SELECT plan(36);
 
-SELECT has_function('wallet', 'apply_operations', ARRAY['uuid', 'text[]', 'numeric[]', 'text[]'],
-    'wallet.apply_operations(uuid, text[], numeric[], text[]) exists');
+SELECT has_function('wallet', 'apply_operations', ARRAY['uuid', 'text[]', 'numeric[]', 'text[]', 'boolean[]'],
+    'wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) exists');
 
 -- Each batch is called once and its rows kept with the position in which the function returned them.
 -- a2...01 / a2...02: order matters

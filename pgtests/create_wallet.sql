@@ -1,6 +1,6 @@
 -- wallet.create_wallet(p_initial_balance, p_wallet_id, p_idempotency_key)
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT has_function('wallet', 'create_wallet', ARRAY['numeric', 'uuid', 'text'], 'wallet.create_wallet(numeric, uuid, text) exists');
 
@@ -90,8 +90,12 @@ SELECT throws_ok(
 SELECT FROM wallet.deposit((SELECT id FROM wallet.wallets WHERE creation_key = 'pgtap-create-wallet-key-1'), 5);
 SELECT results_eq(
     $$SELECT balance, version, replayed FROM wallet.create_wallet(25, NULL, 'pgtap-create-wallet-key-1')$$,
-    $$VALUES (30.00::numeric, 2::bigint, true)$$,
-    'a replay returns the wallet as it is now (balance 30.00 after the deposit), not as it was created');
+    $$SELECT 25.00::numeric, 1::bigint, true$$,
+    'a replay returns the original result (balance 25.00, version 1), not the wallet as it is now (30.00, version 2)');
+SELECT results_eq(
+    $$SELECT created_at = updated_at FROM wallet.create_wallet(25, NULL, 'pgtap-create-wallet-key-1')$$,
+    $$VALUES (true)$$,
+    'the replayed result''s updated_at is its created_at, as in the original result');
 
 -- Idempotency key with an explicit id
 SELECT results_eq(

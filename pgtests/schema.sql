@@ -23,8 +23,8 @@ SELECT col_type_is('wallet', 'operations', 'created_at', 'timestamp with time zo
 SELECT results_eq(
     $$SELECT table_name::text COLLATE "default", column_name::text COLLATE "default" FROM information_schema.columns
       WHERE table_schema = 'wallet' AND is_nullable = 'YES' ORDER BY 1, 2$$,
-    $$VALUES ('operations', 'idempotency_key'), ('wallets', 'creation_key')$$,
-    'every column is NOT NULL except the optional idempotency keys (operations.idempotency_key, wallets.creation_key)');
+    $$VALUES ('operations', 'idempotency_key'), ('refusals', 'expires_at'), ('wallets', 'creation_key')$$,
+    'every column is NOT NULL except the optional idempotency keys (operations.idempotency_key, wallets.creation_key) and refusals.expires_at');
 
 -- Keys and indexes
 SELECT col_is_pk('wallet', 'wallets', 'id', 'the primary key of wallet.wallets is id');

@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 from fastapi import FastAPI
 
 from api.main import create_app
+from api.server import protocol_with_timeout
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,13 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            http=protocol_with_timeout(settings.request_timeout),  # as `python -m api` serves
+            server_header=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

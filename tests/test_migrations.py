@@ -46,9 +46,14 @@ async def _changesets(con: asyncpg.Connection) -> list[tuple[str, str]]:
     return [(r["id"], r["md5sum"]) for r in rows]
 
 
-async def _has_refusals(con: asyncpg.Connection) -> bool:
-    """Whether wallet.refusals exists (the last changeset creates it)."""
-    return bool(await con.fetchval("SELECT to_regclass('wallet.refusals') IS NOT NULL"))
+async def _refusals_expire(con: asyncpg.Connection) -> bool:
+    """Whether wallet.refusals has expires_at (the last changeset adds it)."""
+    return bool(
+        await con.fetchval(
+            "SELECT EXISTS (SELECT FROM information_schema.columns "
+            "WHERE table_schema = 'wallet' AND table_name = 'refusals' AND column_name = 'expires_at')"
+        )
+    )
 
 
 async def _app_settings(con: asyncpg.Connection) -> list[str]:
@@ -75,11 +80,11 @@ async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Con
 
 async def test_last_changeset_rolls_back_and_forward(scratch: asyncpg.Connection) -> None:
     changesets = await _changesets(scratch)
-    assert changesets[-1][0] == "006-refusals"
-    assert await _has_refusals(scratch)
+    assert changesets[-1][0] == "007-refusal-expiry"
+    assert await _refusals_expire(scratch)
     stack("liquibase", SCRATCH, "rollback-count", "--count=1")
     assert await _changesets(scratch) == changesets[:-1]
-    assert not await _has_refusals(scratch)
+    assert not await _refusals_expire(scratch)
     stack("migrate", SCRATCH)
     assert [c[0] for c in await _changesets(scratch)] == [c[0] for c in changesets]
-    assert await _has_refusals(scratch)
+    assert await _refusals_expire(scratch)

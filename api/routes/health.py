@@ -2,15 +2,16 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from api.db import Database
-from api.errors import HEADERS_TOO_LARGE, INTERNAL, SQLSTATES, TOO_LARGE, UNAVAILABLE, VALIDATION, ErrorKind
+from api.errors import HTTP_LAYER_KINDS, SQLSTATES, ErrorKind, shorten
 from api.metrics import render
 
 router = APIRouter(tags=["operations"])
 
 _KINDS: dict[str, tuple[ErrorKind, str | None]] = {k.code: (k, s) for s, k in SQLSTATES.items()}
-_KINDS.update({k.code: (k, None) for k in (VALIDATION, UNAVAILABLE, INTERNAL, TOO_LARGE, HEADERS_TOO_LARGE)})
+_KINDS.update({k.code: (k, None) for k in HTTP_LAYER_KINDS})
 
 
 @router.get("/health", summary="The process is alive")
@@ -39,6 +40,6 @@ async def metrics(request: Request) -> Response:
 @router.get("/problems/{code}", summary="What an error code means", include_in_schema=False)
 async def problem_type(code: str) -> JSONResponse:
     if code not in _KINDS:
-        return JSONResponse({"detail": "unknown problem type"}, status_code=404)
+        raise HTTPException(404, f"no problem type is called {shorten(code, 40)!r}")
     kind, sqlstate = _KINDS[code]
     return JSONResponse({"code": kind.code, "title": kind.title, "status": kind.status, "sqlstate": sqlstate})

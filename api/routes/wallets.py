@@ -1,15 +1,18 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
 import itertools
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from api.batcher import Batcher
 from api.db import Database
-from api.errors import SQLSTATES, ProblemError, from_sqlstate
+from api.errors import INVALID_KEY, SQLSTATES, ProblemError, from_sqlstate
 from api.jsonbody import DecimalJSONRoute
 from api.schemas import (
     CreateWalletRequest,
@@ -23,16 +26,64 @@ from api.schemas import (
 
 router = APIRouter(prefix="/api/v1/wallets", tags=["wallets"], route_class=DecimalJSONRoute)
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="1-255 characters, scoped to the wallet. Repeating a request with its key returns the "
-        "original outcome and changes nothing: the operation, or the same refusal for insufficient funds or the "
-        "balance limit (a key's outcome is final). The same key with another request gets 422. Without one, the "
-        "server makes a key per request so its own retries are safe.",
-    ),
-]
+# A key is 1-255 visible ASCII characters (RFC 9110's VCHAR: no spaces, no control characters, no
+# non-ASCII, which HTTP would carry only as undecodable bytes); whitespace around it is not part of it.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY_TEXT = re.compile(KEY_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """The idempotency key of a request: the client's, or one the server made for its own retries."""
+
+    value: str
+    ephemeral: bool
+
+
+def idempotency_key(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="1-255 visible ASCII characters (no spaces), scoped to the wallet; whitespace around it "
+            "is ignored. Repeating a request with its key returns the original outcome and changes nothing: the "
+            "operation, or the same refusal for insufficient funds or the balance limit (a key's outcome is "
+            "final). The same key with another request gets 422. Without one, the server makes a key per "
+            "request so its own retries are safe (a refusal recorded for it expires after 10 minutes).",
+            json_schema_extra={"pattern": KEY_PATTERN},
+        ),
+    ] = None,
+) -> Key:
+    if idempotency_key is None:
+        return Key(_server_key(), ephemeral=True)
+    values = request.headers.getlist("idempotency-key")
+    if len(values) > 1:
+        raise _key_problem(f"the request has {len(values)} Idempotency-Key headers; send one")
+    key = idempotency_key.strip(" \t")
+    if not _KEY_TEXT.fullmatch(key):
+        raise _key_problem(
+            f"an Idempotency-Key is 1 to 255 visible ASCII characters without spaces; this one has {len(key)} "
+            "characters" + ("" if key.isascii() and key.isprintable() else ", some of them not visible ASCII")
+        )
+    return Key(key, ephemeral=False)
+
+
+def _key_problem(detail: str) -> ProblemError:
+    return ProblemError(INVALID_KEY, detail, {"errors": [{"loc": ["header", "Idempotency-Key"], "msg": detail}]})
+
+
+IdempotencyKey = Annotated[Key, Depends(idempotency_key)]
+
+
+def _digits_only(value: Any) -> Any:
+    """Query integers are written in ASCII digits only: no sign, space, underscore or decimal point."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_parsing", "must be a whole number written in digits only")
+    return value
+
+
+DigitsOnly = BeforeValidator(_digits_only)
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -103,12 +154,11 @@ def _wallet(row: Any) -> Wallet:
 )
 async def create_wallet(
     request: Request,
+    key: IdempotencyKey,
     body: Annotated[CreateWalletRequest | None, Body()] = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     initial = body.initial_balance if body else CreateWalletRequest().initial_balance
-    key = idempotency_key if idempotency_key is not None else _server_key()
-    row = await _db(request).create_wallet(initial, key)
+    row = await _db(request).create_wallet(initial, key.value)
     headers = {"Location": f"{router.prefix}/{row['wallet_id']}"}
     if row["replayed"]:
         headers["Idempotent-Replayed"] = "true"
@@ -135,7 +185,7 @@ async def apply_operation(
     request: Request,
     wallet_id: UUID,
     body: OperationRequest,
-    idempotency_key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> Response:
     if body.wallet_id is not None and body.wallet_id != wallet_id:
         raise ProblemError(
@@ -143,12 +193,13 @@ async def apply_operation(
             f"walletId {body.wallet_id} in the body differs from {wallet_id} in the path",
             {"errors": [{"loc": ["body", "walletId"], "msg": "must equal the wallet id in the path"}]},
         )
-    key = idempotency_key if idempotency_key is not None else _server_key()
     batcher: Batcher | None = request.app.state.batcher
     if batcher is not None:
-        row = await batcher.apply(wallet_id, body.operation_type, body.amount, key)
+        row = await batcher.apply(wallet_id, body.operation_type, body.amount, key.value, key.ephemeral)
     else:
-        (row,) = await _db(request).apply_operations(wallet_id, [body.operation_type], [body.amount], [key])
+        (row,) = await _db(request).apply_operations(
+            wallet_id, [body.operation_type], [body.amount], [key.value], [key.ephemeral]
+        )
     if row["error_code"]:
         extra = {}
         if row["error_code"] == "WL002":
@@ -172,9 +223,10 @@ async def apply_operation(
 async def list_operations(
     request: Request,
     wallet_id: UUID,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    limit: Annotated[int, DigitsOnly, Query(ge=1, le=1000, description="Page size.")] = 100,
     after: Annotated[
         int,
+        DigitsOnly,
         Query(
             ge=0,
             le=2**63 - 1,

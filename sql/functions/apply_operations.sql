@@ -5,11 +5,15 @@
 -- every element is checked and applied in memory, then ONE update and ONE multi-row insert are written.
 -- Idempotent per element (key unique per wallet); a failing element is reported in its row, not raised;
 -- a keyed refusal for the wallet's state (WL002, WL006) is recorded and replayed for that key.
+-- 1.1.0 added p_ephemeral_keys (last, with a default): the old four-argument signature is dropped so
+-- that calls with four arguments find exactly this function.
+DROP FUNCTION IF EXISTS wallet.apply_operations(uuid, text[], numeric[], text[]);
 CREATE OR REPLACE FUNCTION wallet.apply_operations(
     p_wallet_id uuid,
     p_operation_types text[],
     p_amounts numeric[],
-    p_idempotency_keys text[] DEFAULT NULL
+    p_idempotency_keys text[] DEFAULT NULL,
+    p_ephemeral_keys boolean[] DEFAULT NULL
 )
 RETURNS TABLE (
     ordinal integer,
@@ -33,6 +37,9 @@ AS $$
 DECLARE
     c_max constant numeric := 999999999999999999.99;
     c_max_batch constant integer := 1000;
+    -- How long the refusal of an ephemeral key (one the caller made for its own retries) is kept: far
+    -- longer than any attempt of the API can stay in flight (retries end within seconds).
+    c_ephemeral_ttl constant interval := interval '10 minutes';
     v_n integer := coalesce(cardinality(p_amounts), 0);
     v_balance numeric;
     v_version bigint;
@@ -70,10 +77,12 @@ BEGIN
     IF v_n NOT BETWEEN 1 AND c_max_batch
         OR array_ndims(p_amounts) <> 1
         OR coalesce(cardinality(p_operation_types), 0) <> v_n
-        OR (p_idempotency_keys IS NOT NULL AND cardinality(p_idempotency_keys) <> v_n) THEN
+        OR (p_idempotency_keys IS NOT NULL AND cardinality(p_idempotency_keys) <> v_n)
+        OR (p_ephemeral_keys IS NOT NULL AND cardinality(p_ephemeral_keys) <> v_n) THEN
         PERFORM wallet.raise_error('WL009', format(
-            'a batch has 1 to %s elements and its arrays have equal lengths; got %s operation types, %s amounts, %s idempotency keys',
-            c_max_batch, coalesce(cardinality(p_operation_types), 0), v_n, coalesce(cardinality(p_idempotency_keys)::text, 'no')));
+            'a batch has 1 to %s elements and its arrays have equal lengths; got %s operation types, %s amounts, %s idempotency keys, %s ephemeral flags',
+            c_max_batch, coalesce(cardinality(p_operation_types), 0), v_n, coalesce(cardinality(p_idempotency_keys)::text, 'no'),
+            coalesce(cardinality(p_ephemeral_keys)::text, 'no')));
     END IF;
 
     r_applied := array_fill(false, ARRAY[v_n]);
@@ -169,8 +178,12 @@ BEGIN
                     r_created[i] := k_created[j];
                 ELSE
                     r_codes[i] := 'WL005';
-                    r_details[i] := format('key %L was used for %s %s on wallet %s (entry %s); this request is %s %s',
-                        e.k, k_types[j], k_amounts[j], p_wallet_id, k_seqs[j], e.t, e.a);
+                    r_details[i] := format('key %L was used for %s %s on wallet %s (%s); this request is %s %s',
+                        e.k, k_types[j], k_amounts[j], p_wallet_id,
+                        CASE WHEN k_codes[j] IS NULL THEN format('ledger entry %s', k_seqs[j])
+                            ELSE format('refused: %s', (SELECT x.name FROM wallet.error_codes() AS x WHERE x.sqlstate = k_codes[j]))
+                        END,
+                        e.t, e.a);
                 END IF;
                 CONTINUE;
             END IF;
@@ -239,10 +252,12 @@ BEGIN
 
     IF true = ANY (r_refused) THEN  -- at most one element per key: a repeat replays instead
         INSERT INTO wallet.refusals
-            (wallet_id, idempotency_key, operation_type, amount, balance, error_code, error_detail, created_at)
-        SELECT p_wallet_id, u.k, u.t, u.a, u.b, u.code, u.detail, v_now
-        FROM unnest(r_refused, p_idempotency_keys, p_operation_types, p_amounts, r_balances, r_codes, r_details)
-            AS u (refused, k, t, a, b, code, detail)
+            (wallet_id, idempotency_key, operation_type, amount, balance, error_code, error_detail, created_at, expires_at)
+        SELECT p_wallet_id, u.k, u.t, u.a, u.b, u.code, u.detail, v_now,
+            CASE WHEN u.ephemeral THEN v_now + c_ephemeral_ttl END
+        FROM unnest(r_refused, p_idempotency_keys, p_operation_types, p_amounts, r_balances, r_codes, r_details,
+                coalesce(p_ephemeral_keys, array_fill(false, ARRAY[v_n])))
+            AS u (refused, k, t, a, b, code, detail, ephemeral)
         WHERE u.refused;
     END IF;
 
@@ -254,14 +269,14 @@ BEGIN
         WITH ORDINALITY AS u (id, s, t, a, b, c, rp, code, detail, in_t, in_a, k, i);
 END
 $$;
-ALTER FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]) OWNER TO wallet_owner;
-REVOKE ALL ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]) TO wallet_app;
-COMMENT ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]) IS
+ALTER FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) TO wallet_app;
+COMMENT ON FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) IS
 'Applies up to 1000 operations to one wallet in one transaction, in array order; each element sees the effect of the ones before it.
-Arguments: p_wallet_id; p_operation_types (DEPOSIT|WITHDRAW each); p_amounts (whole cents, > 0); p_idempotency_keys (NULL, or one key or NULL per element).
+Arguments: p_wallet_id; p_operation_types (DEPOSIT|WITHDRAW each); p_amounts (whole cents, > 0); p_idempotency_keys (NULL, or one key or NULL per element); p_ephemeral_keys (NULL, or one flag per element: true for a key the caller made up only to make its own retries safe, whose recorded refusal then expires after 10 minutes, see wallet.expire_refusals()).
 Returns one row per element, in input order (ordinal = 1-based position). A failing element does not abort the others: its row has error_code (the SQLSTATE wallet.apply_operation would raise: WL001-WL007), error_detail, and balance_after = the balance it was checked against; nothing of it is written.
 A key already used on this wallet (earlier, or earlier in this batch) with the same type and amount returns the original outcome with replayed = true: the entry, or the refusal; with another request it fails with WL005.
 A keyed element refused for the wallet''s state (WL002 insufficient funds, WL006 balance limit) is recorded in wallet.refusals: that refusal is final for its key, so an attempt still in flight can never apply it later; try again with a new key. An element refused for its own content (WL003, WL004, WL007) leaves no trace.
 Raises WL009 for a NULL wallet id, an empty or oversized batch, or arrays of unequal length.';
---rollback DROP FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[]);
+--rollback DROP FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]);

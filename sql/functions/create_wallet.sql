@@ -2,7 +2,8 @@
 
 --changeset wallet:fn-create-wallet runOnChange:true splitStatements:false
 -- Creates a wallet and, for an initial balance, its first ledger entry, in one transaction.
--- Idempotent by key: the wallet id derives from the key, so a repeat finds the wallet it made.
+-- Idempotent by key: the wallet id derives from the key, so a repeat finds the wallet it made and
+-- returns it as it was created (the original result), not as it is now.
 CREATE OR REPLACE FUNCTION wallet.create_wallet(
     p_initial_balance numeric DEFAULT 0,
     p_wallet_id uuid DEFAULT NULL,
@@ -75,7 +76,9 @@ BEGIN
             'key %L created wallet %s with initial balance %s; this request asks for %s',
             p_idempotency_key, v_id, w.initial_balance, p_initial_balance));
     END IF;
-    RETURN QUERY SELECT w.id, w.balance, w.version, w.created_at, w.updated_at, true;
+    -- The original result: the wallet as this key created it (its first entry, if any, is its version 1).
+    RETURN QUERY SELECT w.id, w.initial_balance, CASE WHEN w.initial_balance > 0 THEN 1::bigint ELSE 0::bigint END,
+        w.created_at, w.created_at, true;
 END
 $$;
 ALTER FUNCTION wallet.create_wallet(numeric, uuid, text) OWNER TO wallet_owner;
@@ -83,6 +86,6 @@ REVOKE ALL ON FUNCTION wallet.create_wallet(numeric, uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.create_wallet(numeric, uuid, text) TO wallet_app;
 COMMENT ON FUNCTION wallet.create_wallet(numeric, uuid, text) IS
 'Creates a wallet and returns it. p_initial_balance (default 0, whole cents, 0 to 999999999999999999.99) becomes its first ledger entry (a DEPOSIT) when > 0.
-p_wallet_id: the id to use (default: generated). p_idempotency_key (optional, 1-255 characters): with no p_wallet_id the id is derived from the key (a version-3 UUID of it), so repeating the call returns the same wallet (replayed = true) instead of a second one; the same key with another initial balance raises WL005.
+p_wallet_id: the id to use (default: generated). p_idempotency_key (optional, 1-255 characters): with no p_wallet_id the id is derived from the key (a version-3 UUID of it), so repeating the call returns the original result (the wallet as it was created: its initial balance and version, replayed = true) instead of a second wallet; the same key with another initial balance raises WL005.
 Raises WL003 invalid initial balance, WL007 invalid key, WL008 the wallet id exists already (not created by this key).';
 --rollback DROP FUNCTION wallet.create_wallet(numeric, uuid, text);
