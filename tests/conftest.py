@@ -1,6 +1,7 @@
 """The real stack for the tests: the test database (recreated by `make test`) behind PgBouncer, and
 the API served by uvicorn on a loopback port in a background thread. No mocks."""
 
+import asyncio
 import os
 import socket
 import threading
@@ -134,3 +135,23 @@ class Ledger:
 @pytest.fixture
 def ledger(admin: asyncpg.Pool) -> Ledger:
     return Ledger(admin)
+
+
+async def raw_http(
+    url: str, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request written byte for byte (for what httpx refuses to send, e.g. a header value
+    with spaces around it): status, headers (lower-case names, the last of each) and body."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: test", b"Connection: close"]
+    lines += [name + b": " + value for name, value in headers]
+    lines.append(b"Content-Length: " + str(len(body)).encode())
+    writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), timeout=30)
+    writer.close()
+    head, _, content = response.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parsed = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    return int(status_line.split()[1]), parsed, content
