@@ -1,7 +1,7 @@
 -- wallet.apply_operations(p_wallet_id, p_operation_types, p_amounts, p_idempotency_keys): a batch for
 -- one wallet, applied in array order; a failing element is reported in its row and does not stop the rest.
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 
 SELECT has_function('wallet', 'apply_operations', ARRAY['uuid', 'text[]', 'numeric[]', 'text[]', 'boolean[]'],
     'wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) exists');
@@ -139,6 +139,8 @@ SELECT throws_ok($$SELECT * FROM wallet.apply_operations('a2000000-0000-4000-800
     'WL009', 'invalid argument', 'one idempotency key for two elements raises WL009');
 SELECT throws_ok($$SELECT * FROM wallet.apply_operations('a2000000-0000-4000-8000-000000000001', '{DEPOSIT}', '{1}', '{}')$$,
     'WL009', 'invalid argument', 'an empty (not NULL) keys array for one element raises WL009');
+SELECT throws_ok($$SELECT * FROM wallet.apply_operations('a2000000-0000-4000-8000-000000000001', '{DEPOSIT}', '{1}', '{pgtap-y}', '{true,false}')$$,
+    'WL009', 'invalid argument', 'two ephemeral-key flags for one element raise WL009');
 SELECT throws_ok($$SELECT * FROM wallet.apply_operations('a2000000-0000-4000-8000-000000000001', '{}', '{}')$$,
     'WL009', 'invalid argument', 'an empty batch raises WL009');
 SELECT throws_ok($$SELECT * FROM wallet.apply_operations('a2000000-0000-4000-8000-000000000001', NULL, NULL)$$,

@@ -167,10 +167,16 @@ down() {
     fi
 }
 
+# What only the tests need: Chromium renders the docs pages in a real (headless, offline) browser.
+test_deps() {
+    command -v chromium >/dev/null || apt_install chromium
+}
+
 # The test database is dropped and migrated from scratch on every run: each run proves the
 # changelog deploys on an empty database.
 test_db() {
     up
+    test_deps
     say "recreating $TEST_DB"
     drop_database "$TEST_DB"
     migrate "$TEST_DB"

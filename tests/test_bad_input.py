@@ -77,7 +77,7 @@ async def test_bad_amount_returns_422_and_changes_nothing(
         r = await client.post(f"/api/v1/wallets/{wallet_id}/operation", json={"operation_type": op, "amount": amount})
         assert r.status_code == 422, (amount, r.text)
         assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] in {"validation_error", "invalid_amount"}
+        assert r.json()["code"] == "invalid_amount"
         assert r.json()["errors"][0]["loc"][-1] == "amount"
     await _assert_untouched(ledger, wallet_id)
 
