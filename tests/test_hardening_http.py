@@ -260,8 +260,9 @@ async def test_the_trailing_slash_redirect_is_relative(client: httpx.AsyncClient
     assert r.headers["location"] == f"/api/v1/wallets/{wallet_id}?x=1"
 
 
-async def test_no_server_banner(client: httpx.AsyncClient) -> None:
-    assert "server" not in (await client.get("/health")).headers
+def test_the_deployment_sends_no_server_banner(tmp_path: Path) -> None:
+    with served_api(tmp_path) as api:
+        assert "server" not in httpx.get(api.url + "/health").headers
 
 
 # --- 3: refusals of server-made keys expire and are swept ---
