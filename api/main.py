@@ -43,7 +43,7 @@ Wallets with a balance and a ledger. The rules (balance checks, locking, idempot
 PostgreSQL functions; this API validates requests, calls one function and maps the result.
 
 * Money is a decimal string with 2 places (`"100.50"`); requests may send a string or a JSON number,
-  written in plain decimal notation either way (no sign, no exponent, at most 2 decimal places).
+  written in plain decimal notation either way (no sign, no exponent); a fraction of a cent is refused.
 * Every error is `application/problem+json` (RFC 9457) with a stable `code`.
 * `Idempotency-Key` on POST makes a retry safe: the original result is returned, nothing is applied twice.
 """

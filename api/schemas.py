@@ -23,19 +23,21 @@ from pydantic_core import PydanticCustomError
 from api.jsonbody import ExponentNumber
 
 # The one written form of an amount, for a JSON string and a JSON number alike: digits, optionally a
-# point and one or two decimals; at most 18 digits before the point (so never above the largest amount,
-# 999999999999999999.99); no sign, exponent, spaces or other characters.
-AMOUNT_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,2})?$"
+# point and 1 to 4 decimals (no currency has more minor units); at most 18 digits before the point; no
+# sign, exponent, spaces or other characters. Its value is the database's rule: positive, not above
+# the largest amount, and no fraction of a cent (1.001 is refused, 1.010 is 1.01).
+AMOUNT_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,4})?$"
 _AMOUNT_TEXT = re.compile(AMOUNT_PATTERN, re.ASCII)
 _AMOUNT_FORM = (
-    'must be written like "100.50" (at most 18 digits before the point and 2 after; no sign, exponent or spaces)'
+    'must be written like "100.50" (at most 18 digits before the point and 4 after; no sign, exponent or spaces)'
 )
 
 
 def parse_money(value: Any) -> Decimal:
     """An amount as a decimal string ("100.50", preferred) or a JSON number (a Decimal or an int after
     jsonbody's parsing), exact, never a float; either way written in the one form above. Whether it is
-    positive and in range is the database's rule (WL003). Every failure is an `invalid_amount` error."""
+    positive, in range and in whole cents is the database's rule (WL003). Every failure is an
+    `invalid_amount` error."""
     if isinstance(value, str):
         text = value
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -54,12 +56,13 @@ def parse_money(value: Any) -> Decimal:
 def _money_schema(what: str, lowest: dict[str, int]) -> dict[str, Any]:
     return {
         "anyOf": [
-            {"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": 21},
-            {"type": "number", **lowest, "exclusiveMaximum": 10**18, "multipleOf": 0.01},
+            {"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": 23},
+            {"type": "number", **lowest, "exclusiveMaximum": 10**18},
         ],
         "description": f"{what}, at most 999999999999999999.99: a decimal string (preferred) or a JSON number, "
-        'e.g. "100.50". Either way written in plain decimal notation: digits, optionally a point and 1 or 2 '
-        "decimals; no sign, no exponent. A fraction of a cent is refused, never rounded.",
+        'e.g. "100.50". Either way written in plain decimal notation: digits, optionally a point and 1 to 4 '
+        "decimals; no sign, no exponent. A fraction of a cent (1.001) is refused, never rounded; trailing "
+        "zeros are fine (1.010 is 1.01).",
         "examples": ["100.50"],
     }
 
