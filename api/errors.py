@@ -24,8 +24,8 @@ class ErrorKind:
     title: str
 
 
-# The SQLSTATEs of wallet.error_codes() (sql/error_codes.sql) and what HTTP makes of them. A test
-# fails if this table and the database's drift apart.
+# The SQLSTATEs of wallet.error_codes() (sql/error_codes.sql), which holds each code's name, title and
+# HTTP status too. A test fails if this table and the database's drift apart.
 SQLSTATES: dict[str, ErrorKind] = {
     "WL001": ErrorKind(404, "wallet_not_found", "wallet not found"),
     "WL002": ErrorKind(400, "insufficient_funds", "insufficient funds"),
@@ -37,6 +37,11 @@ SQLSTATES: dict[str, ErrorKind] = {
     "WL008": ErrorKind(409, "wallet_already_exists", "wallet already exists"),
     "WL009": ErrorKind(422, "invalid_argument", "invalid argument"),
     "WL010": ErrorKind(500, "ledger_append_only", "the ledger is append-only"),
+    "WL011": ErrorKind(404, "transfer_not_found", "transfer not found"),
+    "WL012": ErrorKind(422, "currency_mismatch", "currency mismatch"),
+    "WL013": ErrorKind(422, "invalid_metadata", "invalid metadata"),
+    "WL014": ErrorKind(422, "same_wallet", "source and destination are the same wallet"),
+    "WL015": ErrorKind(422, "invalid_currency", "invalid currency"),
 }
 
 # Errors of the HTTP layer itself, in the same vocabulary.

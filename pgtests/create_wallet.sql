@@ -2,7 +2,7 @@
 BEGIN;
 SELECT plan(35);
 
-SELECT has_function('wallet', 'create_wallet', ARRAY['numeric', 'uuid', 'text'], 'wallet.create_wallet(numeric, uuid, text) exists');
+SELECT has_function('wallet', 'create_wallet', ARRAY['numeric', 'uuid', 'text', 'text'], 'wallet.create_wallet(numeric, uuid, text, text) exists');
 
 -- Defaults
 SELECT results_eq(

@@ -1,7 +1,7 @@
 -- wallet.error_codes(): the one table of SQLSTATEs (class WL) the wallet functions raise, and
 -- wallet.raise_error(), which raises them with that table's message and hint.
 BEGIN;
-SELECT plan(22);
+SELECT plan(28);
 
 SELECT has_function('wallet', 'error_codes', '{}'::name[], 'wallet.error_codes() exists');
 
@@ -10,8 +10,13 @@ SELECT results_eq(
     $$VALUES ('WL001', 'wallet_not_found'), ('WL002', 'insufficient_funds'), ('WL003', 'invalid_amount'),
              ('WL004', 'invalid_operation_type'), ('WL005', 'idempotency_key_reused'), ('WL006', 'balance_limit_exceeded'),
              ('WL007', 'invalid_idempotency_key'), ('WL008', 'wallet_already_exists'), ('WL009', 'invalid_argument'),
-             ('WL010', 'ledger_append_only')$$,
-    'error_codes() lists exactly WL001 to WL010, each with its stable name');
+             ('WL010', 'ledger_append_only'), ('WL011', 'transfer_not_found'), ('WL012', 'currency_mismatch'),
+             ('WL013', 'invalid_metadata'), ('WL014', 'same_wallet'), ('WL015', 'invalid_currency')$$,
+    'error_codes() lists exactly WL001 to WL015, each with its stable name');
+SELECT results_eq(
+    $$SELECT http_status, count(*)::integer FROM wallet.error_codes() GROUP BY 1 ORDER BY 1$$,
+    $$VALUES (400, 2), (404, 2), (409, 1), (422, 9), (500, 1)$$,
+    'every code carries its HTTP status: 400 for the wallets'' state, 404 unknown ids, 409 an existing wallet, 422 a bad request, 500 the ledger guard');
 SELECT is_empty(
     $$SELECT sqlstate FROM wallet.error_codes()
       WHERE coalesce(name, '') = '' OR coalesce(message, '') = '' OR coalesce(hint, '') = ''$$,
@@ -30,7 +35,7 @@ SELECT results_eq(
     $$VALUES ('insufficient funds'), ('the ledger is append-only')$$,
     'WL002 reads insufficient funds and WL010 the ledger is append-only');
 
--- raise_error raises each code with the message of error_codes() (10 tests)
+-- raise_error raises each code with the message of error_codes() (15 tests)
 SELECT throws_ok(format('SELECT wallet.raise_error(%L, %L)', sqlstate, 'raised by pgTAP'), sqlstate, message,
     format('raise_error(%s) raises %s with the message "%s"', sqlstate, sqlstate, message))
 FROM wallet.error_codes() ORDER BY sqlstate;

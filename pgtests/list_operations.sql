@@ -24,7 +24,8 @@ SELECT results_eq(
     'with the defaults, list_operations returns all five entries of the wallet in ascending seq order');
 SELECT results_eq(
     $$SELECT * FROM wallet.list_operations('11000000-0000-4000-8000-000000000001')$$,
-    $$SELECT id, wallet_id, seq, operation_type, amount, balance_after, idempotency_key, created_at
+    $$SELECT id, wallet_id, seq, operation_type, round(amount, 2), round(balance_after, 2), idempotency_key, created_at,
+          transfer_id, counterparty_wallet_id, metadata, 'USD'::text
       FROM wallet.operations WHERE wallet_id = '11000000-0000-4000-8000-000000000001' ORDER BY seq$$,
     'every returned column is the stored ledger entry (operation_id = operations.id)');
 SELECT is_empty(

@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(126);
+SELECT plan(141);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -9,7 +9,10 @@ INSERT INTO expected_execute VALUES
     ('apply_operation', '{uuid,text,numeric,text}', true, false),
     ('apply_operations', '{uuid,text[],numeric[],text[],boolean[]}', true, false),
     ('expire_refusals', '{integer}', true, false),
-    ('create_wallet', '{numeric,uuid,text}', true, false),
+    ('create_wallet', '{numeric,uuid,text,text}', true, false),
+    ('post_transfers', '{uuid,wallet.transfer_request[]}', true, false),
+    ('transfer', '{uuid,uuid,numeric,text,jsonb}', true, false),
+    ('get_transfer', '{uuid}', true, true),
     ('deposit', '{uuid,numeric,text}', true, false),
     ('withdraw', '{uuid,numeric,text}', true, false),
     ('get_wallet', '{uuid}', true, true),
@@ -20,10 +23,10 @@ INSERT INTO expected_execute VALUES
     ('raise_error', '{text,text}', false, false),
     ('refuse_ledger_change', '{}', false, false);
 
--- Functions (1 + 14)
+-- Functions (1 + 17)
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
         'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
-        'prune_refusals', 'expire_refusals'],
+        'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;
@@ -32,8 +35,9 @@ SELECT has_function('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth(
 -- SECURITY DEFINER, search_path and ownership (6)
 SELECT results_eq(
     $$SELECT proname::text COLLATE "default" FROM pg_proc WHERE pronamespace = 'wallet'::regnamespace AND prosecdef ORDER BY 1$$,
-    $$VALUES ('apply_operation'), ('apply_operations'), ('create_wallet'), ('deposit'), ('expire_refusals'), ('get_wallet'),
-             ('list_operations'), ('prune_refusals'), ('verify_ledger'), ('withdraw')$$,
+    $$VALUES ('apply_operation'), ('apply_operations'), ('create_wallet'), ('deposit'), ('expire_refusals'), ('get_transfer'),
+             ('get_wallet'), ('list_operations'), ('post_transfers'), ('prune_refusals'), ('transfer'), ('verify_ledger'),
+             ('withdraw')$$,
     'exactly the wallet functions that read or write the tables are SECURITY DEFINER');
 SELECT is_definer('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth is SECURITY DEFINER (it reads pg_shadow for PgBouncer)');
 SELECT is_empty(
@@ -55,7 +59,7 @@ SELECT ok((SELECT r.rolsuper FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.p
            WHERE p.oid = 'pgbouncer.get_auth(text)'::regprocedure),
     'pgbouncer.get_auth is owned by a superuser, the only kind of role that may read pg_shadow');
 
--- EXECUTE privileges (13 x 4 + 4)
+-- EXECUTE privileges (16 x 4 + 4)
 SELECT function_privs_are('wallet', fn, args, 'wallet_app', CASE WHEN app THEN '{EXECUTE}' ELSE '{}' END::name[],
     format('wallet_app %s EXECUTE wallet.%s(%s)', CASE WHEN app THEN 'has' ELSE 'does not have' END, fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;

@@ -46,14 +46,9 @@ async def _changesets(con: asyncpg.Connection) -> list[tuple[str, str]]:
     return [(r["id"], r["md5sum"]) for r in rows]
 
 
-async def _refusals_expire(con: asyncpg.Connection) -> bool:
-    """Whether wallet.refusals has expires_at (the last changeset adds it)."""
-    return bool(
-        await con.fetchval(
-            "SELECT EXISTS (SELECT FROM information_schema.columns "
-            "WHERE table_schema = 'wallet' AND table_name = 'refusals' AND column_name = 'expires_at')"
-        )
-    )
+async def _has_transfer(con: asyncpg.Connection) -> bool:
+    """Whether wallet.transfer exists (the last changeset creates it)."""
+    return bool(await con.fetchval("SELECT to_regproc('wallet.transfer') IS NOT NULL"))
 
 
 async def _app_settings(con: asyncpg.Connection) -> list[str]:
@@ -80,11 +75,11 @@ async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Con
 
 async def test_last_changeset_rolls_back_and_forward(scratch: asyncpg.Connection) -> None:
     changesets = await _changesets(scratch)
-    assert changesets[-1][0] == "007-refusal-expiry"
-    assert await _refusals_expire(scratch)
+    assert changesets[-1][0] == "fn-transfer"
+    assert await _has_transfer(scratch)
     stack("liquibase", SCRATCH, "rollback-count", "--count=1")
     assert await _changesets(scratch) == changesets[:-1]
-    assert not await _refusals_expire(scratch)
+    assert not await _has_transfer(scratch)
     stack("migrate", SCRATCH)
     assert [c[0] for c in await _changesets(scratch)] == [c[0] for c in changesets]
-    assert await _refusals_expire(scratch)
+    assert await _has_transfer(scratch)

@@ -1,10 +1,10 @@
 --liquibase formatted sql
 
 --changeset wallet:fn-apply-operations runOnChange:true splitStatements:false
--- Applies a batch of operations to one wallet atomically and in order: the wallet row is locked once,
--- every element is checked and applied in memory, then ONE update and ONE multi-row insert are written.
--- Idempotent per element (key unique per wallet); a failing element is reported in its row, not raised;
--- a keyed refusal for the wallet's state (WL002, WL006) is recorded and replayed for that key.
+-- Applies a batch of deposits and withdrawals to one wallet atomically and in order, as transfers with
+-- the outside world through wallet.post_transfers (one lock, one update, one insert). Idempotent per
+-- element (key unique per wallet); a failing element is reported in its row, not raised; a keyed
+-- refusal for the wallet's state (WL002, WL006) is recorded and replayed for that key.
 -- 1.1.0 added p_ephemeral_keys (last, with a default): the old four-argument signature is dropped so
 -- that calls with four arguments find exactly this function.
 DROP FUNCTION IF EXISTS wallet.apply_operations(uuid, text[], numeric[], text[]);
@@ -33,43 +33,9 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
-    c_max constant numeric := 999999999999999999.99;
     c_max_batch constant integer := 1000;
-    -- How long the refusal of an ephemeral key (one the caller made for its own retries) is kept: far
-    -- longer than any attempt of the API can stay in flight (retries end within seconds).
-    c_ephemeral_ttl constant interval := interval '10 minutes';
     v_n integer := coalesce(cardinality(p_amounts), 0);
-    v_balance numeric;
-    v_version bigint;
-    v_now timestamptz := now();
-    v_applied integer := 0;
-    e record;
-    i integer;
-    j integer;
-    -- the ledger entries carrying one of this batch's keys: the wallet's, then this batch's own
-    k_keys text[];
-    k_ids uuid[];
-    k_seqs bigint[];
-    k_types text[];
-    k_amounts numeric[];
-    k_balances numeric[];
-    k_created timestamptz[];
-    k_codes text[];
-    k_details text[];
-    -- one slot per element: its result
-    r_applied boolean[];
-    r_refused boolean[];
-    r_replayed boolean[];
-    r_ids uuid[];
-    r_seqs bigint[];
-    r_types text[];
-    r_amounts numeric[];
-    r_balances numeric[];
-    r_created timestamptz[];
-    r_codes text[];
-    r_details text[];
 BEGIN
     IF p_wallet_id IS NULL THEN
         PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
@@ -85,188 +51,26 @@ BEGIN
             coalesce(cardinality(p_ephemeral_keys)::text, 'no')));
     END IF;
 
-    r_applied := array_fill(false, ARRAY[v_n]);
-    r_refused := array_fill(false, ARRAY[v_n]);
-    r_replayed := array_fill(false, ARRAY[v_n]);
-    r_ids := array_fill(NULL::uuid, ARRAY[v_n]);
-    r_seqs := array_fill(NULL::bigint, ARRAY[v_n]);
-    r_types := array_fill(NULL::text, ARRAY[v_n]);
-    r_amounts := array_fill(NULL::numeric, ARRAY[v_n]);
-    r_balances := array_fill(NULL::numeric, ARRAY[v_n]);
-    r_created := array_fill(NULL::timestamptz, ARRAY[v_n]);
-    r_codes := array_fill(NULL::text, ARRAY[v_n]);
-    r_details := array_fill(NULL::text, ARRAY[v_n]);
-
-    -- The row lock serialises everything below for this wallet: balance, seq and key checks.
-    SELECT w.balance, w.version INTO v_balance, v_version
-    FROM wallet.wallets AS w
-    WHERE w.id = p_wallet_id
-    FOR NO KEY UPDATE;
-
-    IF NOT FOUND THEN
-        RETURN QUERY
-        SELECT u.i::integer, NULL::uuid, p_wallet_id, NULL::bigint, u.t, u.a, NULL::numeric, u.k,
-            NULL::timestamptz, false, 'WL001'::text, format('no wallet has id %s', p_wallet_id)
-        FROM unnest(p_operation_types, p_amounts, p_idempotency_keys) WITH ORDINALITY AS u (t, a, k, i);
-        RETURN;
-    END IF;
-
-    IF cardinality(array_remove(p_idempotency_keys, NULL)) > 0 THEN
-        -- One probe of the (wallet_id, idempotency_key) index per key. A plain `= ANY (keys)` or join
-        -- lets the planner, whose statistics say a wallet has few entries, scan the whole ledger of a
-        -- hot wallet; LIMIT 1 keeps the subquery from being flattened into such a join.
-        -- A key names either a ledger entry or a recorded refusal, never both.
-        SELECT array_agg(o.idempotency_key), array_agg(o.id), array_agg(o.seq), array_agg(o.operation_type),
-            array_agg(o.amount), array_agg(o.balance_after), array_agg(o.created_at), array_agg(o.code),
-            array_agg(o.detail)
-        INTO k_keys, k_ids, k_seqs, k_types, k_amounts, k_balances, k_created, k_codes, k_details
-        FROM (SELECT DISTINCT q.key FROM unnest(p_idempotency_keys) AS q (key) WHERE q.key IS NOT NULL) AS q
-        CROSS JOIN LATERAL (
-            (SELECT o1.idempotency_key, o1.id, o1.seq, o1.operation_type, o1.amount, o1.balance_after,
-                o1.created_at, NULL::text AS code, NULL::text AS detail
-            FROM wallet.operations AS o1
-            WHERE o1.wallet_id = p_wallet_id AND o1.idempotency_key = q.key
-            LIMIT 1)
-            UNION ALL
-            (SELECT f.idempotency_key, NULL::uuid, NULL::bigint, f.operation_type, f.amount, f.balance,
-                f.created_at, f.error_code, f.error_detail
-            FROM wallet.refusals AS f
-            WHERE f.wallet_id = p_wallet_id AND f.idempotency_key = q.key
-            LIMIT 1)
-        ) AS o;
-    END IF;
-
-    FOR e IN
-        SELECT u.t, u.a, u.k, u.i::integer AS i
-        FROM unnest(p_operation_types, p_amounts, p_idempotency_keys) WITH ORDINALITY AS u (t, a, k, i)
-    LOOP
-        i := e.i;
-        r_balances[i] := v_balance;
-        IF e.k IS NOT NULL AND length(e.k) NOT BETWEEN 1 AND 255 THEN
-            r_codes[i] := 'WL007';
-            r_details[i] := format('an idempotency key is 1 to 255 characters long; this one has %s', length(e.k));
-            CONTINUE;
-        END IF;
-        IF e.t IS DISTINCT FROM 'DEPOSIT' AND e.t IS DISTINCT FROM 'WITHDRAW' THEN
-            r_codes[i] := 'WL004';
-            r_details[i] := format('operation type %s is neither DEPOSIT nor WITHDRAW', coalesce(quote_literal(e.t), 'NULL'));
-            CONTINUE;
-        END IF;
-        IF e.a IS NULL OR NOT (e.a >= 0.01 AND e.a <= c_max) OR e.a <> round(e.a, 2) THEN
-            r_codes[i] := 'WL003';
-            r_details[i] := format('amount %s is not a positive number of whole cents up to %s', coalesce(e.a::text, 'NULL'), c_max);
-            CONTINUE;
-        END IF;
-
-        IF e.k IS NOT NULL THEN
-            -- A key seen before (in the ledger or earlier in this batch): the same request replays the
-            -- original entry, another one is refused.
-            j := array_position(k_keys, e.k);
-            IF j IS NOT NULL THEN
-                IF k_types[j] = e.t AND k_amounts[j] = e.a AND k_codes[j] IS NOT NULL THEN
-                    r_replayed[i] := true;  -- refused before: refused again, whatever the balance now
-                    r_codes[i] := k_codes[j];
-                    r_details[i] := k_details[j];
-                    r_balances[i] := k_balances[j];
-                ELSIF k_types[j] = e.t AND k_amounts[j] = e.a THEN
-                    r_replayed[i] := true;
-                    r_ids[i] := k_ids[j];
-                    r_seqs[i] := k_seqs[j];
-                    r_types[i] := k_types[j];
-                    r_amounts[i] := k_amounts[j];
-                    r_balances[i] := k_balances[j];
-                    r_created[i] := k_created[j];
-                ELSE
-                    r_codes[i] := 'WL005';
-                    r_details[i] := format('key %L was used for %s %s on wallet %s (%s); this request is %s %s',
-                        e.k, k_types[j], k_amounts[j], p_wallet_id,
-                        CASE WHEN k_codes[j] IS NULL THEN format('ledger entry %s', k_seqs[j])
-                            ELSE format('refused: %s', (SELECT x.name FROM wallet.error_codes() AS x WHERE x.sqlstate = k_codes[j]))
-                        END,
-                        e.t, e.a);
-                END IF;
-                CONTINUE;
-            END IF;
-        END IF;
-
-        IF e.t = 'DEPOSIT' AND v_balance + e.a > c_max THEN
-            r_codes[i] := 'WL006';
-            r_details[i] := format('wallet %s has %s; depositing %s would take it above %s',
-                p_wallet_id, v_balance::numeric(20, 2), e.a, c_max);
-        ELSIF e.t = 'WITHDRAW' AND e.a > v_balance THEN
-            r_codes[i] := 'WL002';
-            r_details[i] := format('wallet %s has %s; withdrawing %s needs %s more',
-                p_wallet_id, v_balance::numeric(20, 2), e.a::numeric(20, 2), (e.a - v_balance)::numeric(20, 2));
-        END IF;
-        IF r_codes[i] IS NOT NULL THEN
-            IF e.k IS NOT NULL THEN  -- a refusal for the wallet's state is final for its key
-                r_refused[i] := true;
-                k_keys := array_append(k_keys, e.k);
-                k_ids := array_append(k_ids, NULL::uuid);
-                k_seqs := array_append(k_seqs, NULL::bigint);
-                k_types := array_append(k_types, e.t);
-                k_amounts := array_append(k_amounts, e.a);
-                k_balances := array_append(k_balances, v_balance);
-                k_created := array_append(k_created, v_now);
-                k_codes := array_append(k_codes, r_codes[i]);
-                k_details := array_append(k_details, r_details[i]);
-            END IF;
-            CONTINUE;
-        END IF;
-        v_balance := v_balance + CASE e.t WHEN 'DEPOSIT' THEN e.a ELSE -e.a END;
-
-        v_version := v_version + 1;
-        v_applied := v_applied + 1;
-        r_applied[i] := true;
-        r_ids[i] := gen_random_uuid();
-        r_seqs[i] := v_version;
-        r_types[i] := e.t;
-        r_amounts[i] := e.a::numeric(20, 2);
-        r_balances[i] := v_balance::numeric(20, 2);
-        r_created[i] := v_now;
-        IF e.k IS NOT NULL THEN  -- a later element with this key replays this one
-            k_keys := array_append(k_keys, e.k);
-            k_ids := array_append(k_ids, r_ids[i]);
-            k_seqs := array_append(k_seqs, v_version);
-            k_types := array_append(k_types, e.t);
-            k_amounts := array_append(k_amounts, r_amounts[i]);
-            k_balances := array_append(k_balances, r_balances[i]);
-            k_created := array_append(k_created, v_now);
-            k_codes := array_append(k_codes, NULL::text);
-            k_details := array_append(k_details, NULL::text);
-        END IF;
-    END LOOP;
-
-    IF v_applied > 0 THEN
-        UPDATE wallet.wallets AS w
-        SET balance = v_balance, version = v_version, updated_at = v_now
-        WHERE w.id = p_wallet_id;
-
-        INSERT INTO wallet.operations AS o
-            (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key, created_at)
-        SELECT p_wallet_id, u.s, u.id, u.t, u.a, u.b, u.k, v_now
-        FROM unnest(r_applied, r_seqs, r_ids, r_types, r_amounts, r_balances, p_idempotency_keys)
-            AS u (applied, s, id, t, a, b, k)
-        WHERE u.applied;
-    END IF;
-
-    IF true = ANY (r_refused) THEN  -- at most one element per key: a repeat replays instead
-        INSERT INTO wallet.refusals
-            (wallet_id, idempotency_key, operation_type, amount, balance, error_code, error_detail, created_at, expires_at)
-        SELECT p_wallet_id, u.k, u.t, u.a, u.b, u.code, u.detail, v_now,
-            CASE WHEN u.ephemeral THEN v_now + c_ephemeral_ttl END
-        FROM unnest(r_refused, p_idempotency_keys, p_operation_types, p_amounts, r_balances, r_codes, r_details,
-                coalesce(p_ephemeral_keys, array_fill(false, ARRAY[v_n])))
-            AS u (refused, k, t, a, b, code, detail, ephemeral)
-        WHERE u.refused;
-    END IF;
-
+    -- A deposit is a transfer from the outside world into the wallet, a withdrawal one out of it to the
+    -- world: wallet.post_transfers decides everything. An element of another type goes as a deposit of
+    -- no amount, so it meets the checks before the amount's (WL001, WL007) in the same order as a valid
+    -- one, shows the balance at its point of the batch, and its WL003 is answered as WL004.
     RETURN QUERY
-    SELECT u.i::integer, u.id, p_wallet_id, u.s, coalesce(u.t, u.in_t), coalesce(u.a, u.in_a),
-        u.b::numeric(20, 2), u.k, u.c, u.rp, u.code, u.detail
-    FROM unnest(r_ids, r_seqs, r_types, r_amounts, r_balances, r_created, r_replayed, r_codes, r_details,
-            p_operation_types, p_amounts, p_idempotency_keys)
-        WITH ORDINALITY AS u (id, s, t, a, b, c, rp, code, detail, in_t, in_a, k, i);
+    SELECT u.i::integer, r.entry_id, p_wallet_id, r.seq, CASE WHEN u.valid THEN r.entry_kind ELSE u.t END,
+        coalesce(r.amount, u.a), r.balance_after, u.k, r.created_at, r.replayed,
+        CASE WHEN NOT u.valid AND r.error_code = 'WL003' THEN 'WL004' ELSE r.error_code END,
+        CASE WHEN NOT u.valid AND r.error_code = 'WL003'
+            THEN format('operation type %s is neither DEPOSIT nor WITHDRAW', coalesce(quote_literal(u.t), 'NULL'))
+            ELSE r.error_detail END
+    FROM wallet.post_transfers(p_wallet_id, ARRAY(
+            SELECT ROW(CASE WHEN x.t = 'WITHDRAW' THEN p_wallet_id END, CASE WHEN x.t = 'WITHDRAW' THEN NULL ELSE p_wallet_id END,
+                CASE WHEN x.t IN ('DEPOSIT', 'WITHDRAW') THEN x.a END, x.k, x.e, NULL)::wallet.transfer_request
+            FROM unnest(p_operation_types, p_amounts, p_idempotency_keys, p_ephemeral_keys) WITH ORDINALITY AS x (t, a, k, e, i)
+            ORDER BY x.i)) AS r
+    JOIN (SELECT y.t, y.a, y.k, y.i, coalesce(y.t IN ('DEPOSIT', 'WITHDRAW'), false) AS valid
+          FROM unnest(p_operation_types, p_amounts, p_idempotency_keys) WITH ORDINALITY AS y (t, a, k, i)) AS u
+        ON u.i = r.ordinal
+    ORDER BY u.i;
 END
 $$;
 ALTER FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) OWNER TO wallet_owner;

@@ -3,13 +3,16 @@
 --changeset wallet:fn-get-wallet runOnChange:true splitStatements:false
 -- Reads one wallet (committed state, no lock).
 -- Raises WL001 rather than returning no row, so a caller cannot mistake "missing" for "empty".
+-- 1.1.0 added the currency column (and balances in its minor units): the old function is dropped.
+DROP FUNCTION IF EXISTS wallet.get_wallet(uuid);
 CREATE OR REPLACE FUNCTION wallet.get_wallet(p_wallet_id uuid)
 RETURNS TABLE (
     wallet_id uuid,
     balance numeric,
     version bigint,
     created_at timestamptz,
-    updated_at timestamptz
+    updated_at timestamptz,
+    currency text
 )
 LANGUAGE plpgsql
 STABLE
@@ -18,8 +21,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
-    SELECT w.id, w.balance, w.version, w.created_at, w.updated_at
+    SELECT w.id, round(w.balance, c.minor_units), w.version, w.created_at, w.updated_at, w.currency
     FROM wallet.wallets AS w
+    JOIN wallet.currencies AS c ON c.code = w.currency
     WHERE w.id = p_wallet_id;
     IF NOT FOUND THEN
         PERFORM wallet.raise_error('WL001', format('no wallet has id %s', coalesce(p_wallet_id::text, 'NULL')));
@@ -30,5 +34,5 @@ ALTER FUNCTION wallet.get_wallet(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.get_wallet(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.get_wallet(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.get_wallet(uuid) IS
-'Returns the wallet: id, balance, version (= number of ledger entries), created_at, updated_at. Raises WL001 if there is no such wallet.';
+'Returns the wallet: id, balance (with its currency''s decimal places), version (= number of ledger entries), created_at, updated_at, currency. Raises WL001 if there is no such wallet.';
 --rollback DROP FUNCTION wallet.get_wallet(uuid);

@@ -1,8 +1,11 @@
 --liquibase formatted sql
 
 --changeset wallet:fn-verify-ledger runOnChange:true splitStatements:false
--- Audits wallets against their ledgers: balance = signed sum of entries, version = entry count,
--- seq gap-free, every balance_after = running sum. Read-only; no rows means consistent.
+-- Audits wallets against their ledgers: balance = signed sum of entries (signs from wallet.entry_kinds),
+-- version = entry count, seq gap-free, every balance_after = running sum, and every transfer of the
+-- wallet balanced (its legs sum to zero per currency, wallet.postings). Read-only; no rows = consistent.
+-- 1.1.0 added unbalanced_transfers (and PL/pgSQL, which a distributed database can plan): dropped first.
+DROP FUNCTION IF EXISTS wallet.verify_ledger(uuid);
 CREATE OR REPLACE FUNCTION wallet.verify_ledger(p_wallet_id uuid DEFAULT NULL)
 RETURNS TABLE (
     wallet_id uuid,
@@ -11,14 +14,18 @@ RETURNS TABLE (
     version bigint,
     entries bigint,
     last_seq bigint,
-    bad_running_balances bigint
+    bad_running_balances bigint,
+    unbalanced_transfers bigint
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad, u.unbalanced
     FROM wallet.wallets AS w
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(x.signed), 0) AS total,
@@ -26,21 +33,31 @@ AS $$
             coalesce(max(x.seq), 0) AS last_seq,
             count(*) FILTER (WHERE x.balance_after <> x.running) AS bad
         FROM (
-            SELECT o.seq, o.balance_after,
-                CASE o.operation_type WHEN 'DEPOSIT' THEN o.amount ELSE -o.amount END AS signed,
-                sum(CASE o.operation_type WHEN 'DEPOSIT' THEN o.amount ELSE -o.amount END)
-                    OVER (ORDER BY o.seq) AS running
+            SELECT o.seq, o.balance_after, k.direction * o.amount AS signed,
+                sum(k.direction * o.amount) OVER (ORDER BY o.seq) AS running
             FROM wallet.operations AS o
+            JOIN wallet.entry_kinds AS k ON k.kind = o.operation_type
             WHERE o.wallet_id = w.id
         ) AS x
     ) AS l
+    CROSS JOIN LATERAL (
+        SELECT count(DISTINCT z.transfer_id) AS unbalanced
+        FROM (
+            SELECT p.transfer_id
+            FROM wallet.postings AS p
+            WHERE p.transfer_id IN (SELECT o.transfer_id FROM wallet.operations AS o WHERE o.wallet_id = w.id)
+            GROUP BY p.transfer_id, p.currency
+            HAVING sum(p.amount) <> 0
+        ) AS z
+    ) AS u
     WHERE (p_wallet_id IS NULL OR w.id = p_wallet_id)
-        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0)
-    ORDER BY w.id
+        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0 OR u.unbalanced > 0)
+    ORDER BY w.id;
+END
 $$;
 ALTER FUNCTION wallet.verify_ledger(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.verify_ledger(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.verify_ledger(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.verify_ledger(uuid) IS
-'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum, version <> entries, a gap in seq (last_seq <> entries), or entries whose balance_after is not the running sum (bad_running_balances). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
+'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum (the entries signed by wallet.entry_kinds), version <> entries, a gap in seq (last_seq <> entries), entries whose balance_after is not the running sum (bad_running_balances), or transfers of the wallet whose legs do not sum to zero per currency (unbalanced_transfers, see wallet.postings). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
 --rollback DROP FUNCTION wallet.verify_ledger(uuid);

@@ -1,0 +1,311 @@
+--liquibase formatted sql
+
+--changeset wallet:fn-post-transfers runOnChange:true splitStatements:false
+-- The one place money moves. Applies a batch of transfers (deposits, withdrawals, transfers between
+-- wallets) atomically and in order: every wallet the batch touches is locked once, in one global
+-- order (by id), so no two calls can deadlock; every element is checked and applied in memory; then
+-- ONE update of the wallets and ONE multi-row insert of the legs are written. Idempotent per element
+-- (a key is scoped to the wallet that owns the transfer); a failing element is reported in its row,
+-- not raised; a keyed refusal for the wallets' state (WL002, WL006) is recorded and replayed.
+CREATE OR REPLACE FUNCTION wallet.post_transfers(p_wallet_id uuid, p_requests wallet.transfer_request[])
+RETURNS SETOF wallet.transfer_result
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c_max_batch constant integer := 1000;
+    c_limit constant numeric := 1000000000000000000;  -- amounts and balances stay below 10^18
+    c_ephemeral_ttl constant interval := interval '10 minutes';  -- see changeset 007
+    c_metadata_bytes constant integer := 4096;
+    v_n integer := coalesce(cardinality(p_requests), 0);
+    v_now timestamptz := now();
+    r wallet.transfer_request;
+    res wallet.transfer_result;
+    prior wallet.transfer_result;
+    results wallet.transfer_result[] := '{}';
+    leg wallet.operations;
+    legs wallet.operations[] := '{}';
+    refusal wallet.refusals;
+    refusals wallet.refusals[] := '{}';
+    -- the locked wallets, in id order, and their state as the batch goes
+    w_ids uuid[];
+    w_bal numeric[];
+    w_ver bigint[];
+    w_cur text[];
+    w_mu integer[];
+    w_touched boolean[];
+    -- outcomes seen so far per (owner wallet, key): the ledger's and refusals', then this batch's
+    known_ix text[] := '{}';
+    known wallet.transfer_result[] := '{}';
+    i integer;
+    j integer;
+    f integer;
+    t integer;
+    o integer;
+    v_owner uuid;
+    v_kind text;
+    v_mu integer;
+    v_tid uuid;
+    v_unit text;
+    v_max numeric;
+BEGIN
+    IF p_wallet_id IS NULL THEN
+        PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
+    END IF;
+    IF v_n NOT BETWEEN 1 AND c_max_batch OR array_ndims(p_requests) <> 1 THEN
+        PERFORM wallet.raise_error('WL009', format('a batch has 1 to %s requests in a one-dimensional array; got %s',
+            c_max_batch, v_n));
+    END IF;
+
+    -- Lock every wallet of the batch at once, in id order: concurrent calls wait, never deadlock.
+    SELECT array_agg(x.id ORDER BY x.id), array_agg(x.balance ORDER BY x.id), array_agg(x.version ORDER BY x.id),
+        array_agg(x.currency ORDER BY x.id), array_agg(x.minor_units ORDER BY x.id)
+    INTO w_ids, w_bal, w_ver, w_cur, w_mu
+    FROM (
+        SELECT w.id, w.balance, w.version, w.currency, c.minor_units
+        FROM wallet.wallets AS w
+        JOIN wallet.currencies AS c ON c.code = w.currency
+        WHERE w.id = ANY (ARRAY(
+            SELECT q.from_wallet_id FROM unnest(p_requests) AS q WHERE q.from_wallet_id IS NOT NULL
+            UNION
+            SELECT q.to_wallet_id FROM unnest(p_requests) AS q WHERE q.to_wallet_id IS NOT NULL))
+        ORDER BY w.id
+        FOR NO KEY UPDATE OF w
+    ) AS x;
+    w_ids := coalesce(w_ids, '{}');
+    w_touched := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
+
+    -- What each (owner, key) of the batch did before: one probe of the (wallet_id, idempotency_key)
+    -- index per key. LIMIT 1 keeps each probe from being flattened into a scan of a hot wallet's ledger.
+    IF EXISTS (SELECT FROM unnest(p_requests) AS q WHERE q.idempotency_key IS NOT NULL) THEN
+        FOR prior IN
+            SELECT NULL::integer, p.transfer_id,
+                CASE p.kind WHEN 'TRANSFER_OUT' THEN 'TRANSFER' ELSE p.kind END,
+                q.owner,
+                CASE WHEN p.kind <> 'DEPOSIT' THEN q.owner END,
+                CASE p.kind WHEN 'DEPOSIT' THEN q.owner WHEN 'TRANSFER_OUT' THEN p.counterparty END,
+                round(p.amount, w_mu[array_position(w_ids, q.owner)]), w_cur[array_position(w_ids, q.owner)],
+                p.metadata, p.entry_id, p.kind, p.seq, round(p.balance, w_mu[array_position(w_ids, q.owner)]),
+                c.id, c.seq, q.key, p.created_at, true, p.code, p.detail
+            FROM (SELECT DISTINCT coalesce(u.from_wallet_id, u.to_wallet_id) AS owner, u.idempotency_key AS key
+                  FROM unnest(p_requests) AS u
+                  WHERE u.idempotency_key IS NOT NULL
+                      AND coalesce(u.from_wallet_id, u.to_wallet_id) = ANY (w_ids)) AS q
+            CROSS JOIN LATERAL (
+                (SELECT o1.transfer_id, o1.operation_type AS kind, o1.counterparty_wallet_id AS counterparty,
+                    o1.amount, o1.metadata, o1.id AS entry_id, o1.seq, o1.balance_after AS balance, o1.created_at,
+                    NULL::text AS code, NULL::text AS detail
+                FROM wallet.operations AS o1
+                WHERE o1.wallet_id = q.owner AND o1.idempotency_key = q.key
+                LIMIT 1)
+                UNION ALL
+                (SELECT NULL::uuid, f1.operation_type, f1.counterparty_wallet_id, f1.amount, f1.metadata, NULL::uuid,
+                    NULL::bigint, f1.balance, f1.created_at, f1.error_code, f1.error_detail
+                FROM wallet.refusals AS f1
+                WHERE f1.wallet_id = q.owner AND f1.idempotency_key = q.key
+                LIMIT 1)
+            ) AS p
+            LEFT JOIN LATERAL (
+                SELECT i1.id, i1.seq FROM wallet.operations AS i1
+                WHERE p.kind = 'TRANSFER_OUT' AND i1.wallet_id = p.counterparty AND i1.transfer_id = p.transfer_id
+                    AND i1.operation_type = 'TRANSFER_IN'
+                LIMIT 1
+            ) AS c ON true
+        LOOP
+            known_ix := array_append(known_ix, prior.wallet_id::text || ' ' || prior.idempotency_key);
+            known := array_append(known, prior);
+        END LOOP;
+    END IF;
+
+    FOR i IN 1 .. v_n LOOP
+        r := p_requests[i];
+        v_owner := coalesce(r.from_wallet_id, r.to_wallet_id);
+        v_kind := CASE WHEN r.from_wallet_id IS NULL THEN 'DEPOSIT' WHEN r.to_wallet_id IS NULL THEN 'WITHDRAW'
+            ELSE 'TRANSFER' END;
+        res := ROW(i, NULL, v_kind, v_owner, r.from_wallet_id, r.to_wallet_id, r.amount, NULL, r.metadata, NULL,
+            CASE v_kind WHEN 'TRANSFER' THEN 'TRANSFER_OUT' ELSE v_kind END, NULL, NULL, NULL, NULL,
+            r.idempotency_key, NULL, false, NULL, NULL)::wallet.transfer_result;
+        f := array_position(w_ids, r.from_wallet_id);
+        t := array_position(w_ids, r.to_wallet_id);
+        o := coalesce(f, t);
+
+        -- The request itself: its wallets, key, metadata, currency and amount.
+        IF v_owner IS NULL THEN
+            res.kind := NULL;
+            res.entry_kind := NULL;
+            res.error_code := 'WL009';
+            res.error_detail := 'a transfer names a source wallet, a destination wallet, or both';
+        ELSIF r.from_wallet_id = r.to_wallet_id THEN
+            res.error_code := 'WL014';
+            res.error_detail := format('wallet %s cannot transfer to itself', r.from_wallet_id);
+        ELSIF r.from_wallet_id IS NOT NULL AND f IS NULL THEN
+            res.error_code := 'WL001';
+            res.error_detail := format('no wallet has id %s', r.from_wallet_id)
+                || CASE WHEN v_kind = 'TRANSFER' THEN ' (the source)' ELSE '' END;
+        ELSIF r.to_wallet_id IS NOT NULL AND t IS NULL THEN
+            res.error_code := 'WL001';
+            res.error_detail := format('no wallet has id %s', r.to_wallet_id)
+                || CASE WHEN v_kind = 'TRANSFER' THEN ' (the destination)' ELSE '' END;
+        ELSE
+            v_mu := w_mu[o];
+            res.currency := w_cur[o];
+            res.balance_after := round(w_bal[o], v_mu);
+            v_unit := CASE v_mu WHEN 2 THEN 'cents' WHEN 0 THEN format('units of %s', res.currency) ELSE format('%s minor units (%s decimal places)', res.currency, v_mu) END;
+            v_max := round(c_limit - power(10::numeric, -v_mu), v_mu);
+            IF r.idempotency_key IS NOT NULL AND length(r.idempotency_key) NOT BETWEEN 1 AND 255 THEN
+                res.error_code := 'WL007';
+                res.error_detail := format('an idempotency key is 1 to 255 characters long; this one has %s',
+                    length(r.idempotency_key));
+            ELSIF r.metadata IS NOT NULL AND (jsonb_typeof(r.metadata) <> 'object'
+                    OR octet_length(r.metadata::text) > c_metadata_bytes) THEN
+                res.error_code := 'WL013';
+                res.error_detail := format('metadata is a JSON object of at most %s bytes; this is %s of %s bytes',
+                    c_metadata_bytes, jsonb_typeof(r.metadata), octet_length(r.metadata::text));
+            ELSIF v_kind = 'TRANSFER' AND w_cur[f] <> w_cur[t] THEN
+                res.error_code := 'WL012';
+                res.error_detail := format('wallet %s holds %s and wallet %s holds %s: a transfer moves one currency',
+                    r.from_wallet_id, w_cur[f], r.to_wallet_id, w_cur[t]);
+            ELSIF r.amount IS NULL OR NOT (r.amount > 0 AND r.amount < c_limit) OR r.amount <> round(r.amount, v_mu) THEN
+                res.error_code := 'WL003';
+                res.error_detail := format('amount %s is not a positive number of whole %s up to %s',
+                    coalesce(r.amount::text, 'NULL'), v_unit, v_max);
+            END IF;
+        END IF;
+        IF res.error_code IS NOT NULL THEN
+            results[i] := res;
+            CONTINUE;
+        END IF;
+
+        -- A key seen before (in the ledger, in the refusals, or earlier in this batch): the same request
+        -- replays the original outcome, another one is refused.
+        IF r.idempotency_key IS NOT NULL THEN
+            j := array_position(known_ix, v_owner::text || ' ' || r.idempotency_key);
+            IF j IS NOT NULL THEN
+                prior := known[j];
+                IF prior.kind = v_kind AND prior.to_wallet_id IS NOT DISTINCT FROM r.to_wallet_id
+                    AND prior.from_wallet_id IS NOT DISTINCT FROM r.from_wallet_id AND prior.amount = r.amount
+                    AND prior.metadata IS NOT DISTINCT FROM r.metadata THEN
+                    prior.ordinal := i;
+                    prior.replayed := true;
+                    results[i] := prior;
+                ELSE
+                    res.error_code := 'WL005';
+                    res.error_detail := format('key %L was used for %s %s%s on wallet %s (%s); this request is %s %s%s%s',
+                        r.idempotency_key, prior.entry_kind, prior.amount,
+                        CASE WHEN prior.kind = 'TRANSFER' THEN ' to ' || prior.to_wallet_id END, v_owner,
+                        CASE WHEN prior.error_code IS NULL THEN format('ledger entry %s', prior.seq)
+                            ELSE format('refused: %s', (SELECT x.name FROM wallet.error_codes() AS x
+                                                        WHERE x.sqlstate = prior.error_code)) END,
+                        res.entry_kind, r.amount, CASE WHEN v_kind = 'TRANSFER' THEN ' to ' || r.to_wallet_id END,
+                        CASE WHEN prior.metadata IS DISTINCT FROM r.metadata THEN ' with other metadata' END);
+                    results[i] := res;
+                END IF;
+                CONTINUE;
+            END IF;
+        END IF;
+
+        -- The wallets' state: the source's funds, the destination's limit.
+        IF f IS NOT NULL AND r.amount > w_bal[f] THEN
+            res.error_code := 'WL002';
+            res.error_detail := format('wallet %s has %s; %s %s needs %s more', r.from_wallet_id,
+                round(w_bal[f], v_mu), CASE v_kind WHEN 'TRANSFER' THEN 'transferring' ELSE 'withdrawing' END,
+                round(r.amount, v_mu), round(r.amount - w_bal[f], v_mu));
+        ELSIF t IS NOT NULL AND w_bal[t] + r.amount >= c_limit THEN
+            res.error_code := 'WL006';
+            res.error_detail := CASE v_kind
+                WHEN 'TRANSFER' THEN format('wallet %s cannot receive %s: its balance would exceed %s',
+                    r.to_wallet_id, round(r.amount, v_mu), v_max)
+                ELSE format('wallet %s has %s; depositing %s would take it above %s',
+                    r.to_wallet_id, round(w_bal[t], v_mu), r.amount, v_max) END;
+        END IF;
+        IF res.error_code IS NOT NULL THEN
+            IF r.idempotency_key IS NOT NULL THEN  -- a refusal for the wallets' state is final for its key
+                refusal := ROW(v_owner, r.idempotency_key, res.entry_kind, r.amount, w_bal[o], res.error_code,
+                    res.error_detail, v_now,
+                    CASE WHEN r.ephemeral_key THEN v_now + c_ephemeral_ttl END, r.to_wallet_id, r.metadata)::wallet.refusals;
+                IF v_kind <> 'TRANSFER' THEN
+                    refusal.counterparty_wallet_id := NULL;
+                END IF;
+                refusals := array_append(refusals, refusal);
+                known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
+                known := array_append(known, res);
+            END IF;
+            results[i] := res;
+            CONTINUE;
+        END IF;
+
+        -- Apply it: the legs, in memory.
+        v_tid := gen_random_uuid();
+        res.transfer_id := v_tid;
+        res.amount := round(r.amount, v_mu);
+        res.created_at := v_now;
+        IF f IS NOT NULL THEN
+            w_bal[f] := w_bal[f] - r.amount;
+            w_ver[f] := w_ver[f] + 1;
+            w_touched[f] := true;
+            leg := ROW(w_ids[f], w_ver[f], gen_random_uuid(), res.entry_kind, r.amount, w_bal[f], r.idempotency_key,
+                v_now, v_tid, r.to_wallet_id, r.metadata)::wallet.operations;
+            legs := array_append(legs, leg);
+            res.entry_id := leg.id;
+            res.seq := leg.seq;
+            res.balance_after := round(w_bal[f], v_mu);
+        END IF;
+        IF t IS NOT NULL THEN
+            w_bal[t] := w_bal[t] + r.amount;
+            w_ver[t] := w_ver[t] + 1;
+            w_touched[t] := true;
+            leg := ROW(w_ids[t], w_ver[t], gen_random_uuid(), CASE v_kind WHEN 'TRANSFER' THEN 'TRANSFER_IN' ELSE 'DEPOSIT' END,
+                r.amount, w_bal[t], CASE v_kind WHEN 'DEPOSIT' THEN r.idempotency_key END, v_now, v_tid,
+                r.from_wallet_id, r.metadata)::wallet.operations;
+            legs := array_append(legs, leg);
+            IF v_kind = 'DEPOSIT' THEN
+                res.entry_id := leg.id;
+                res.seq := leg.seq;
+                res.balance_after := round(w_bal[t], v_mu);
+            ELSE
+                res.counter_entry_id := leg.id;
+                res.counter_seq := leg.seq;
+            END IF;
+        END IF;
+        results[i] := res;
+        IF r.idempotency_key IS NOT NULL THEN  -- a later element with this key replays this one
+            known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
+            known := array_append(known, res);
+        END IF;
+    END LOOP;
+
+    IF cardinality(legs) > 0 THEN
+        UPDATE wallet.wallets AS w
+        SET balance = u.balance, version = u.version, updated_at = v_now
+        FROM unnest(w_ids, w_bal, w_ver, w_touched) AS u (id, balance, version, touched)
+        WHERE w.id = u.id AND u.touched;
+
+        INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
+            created_at, transfer_id, counterparty_wallet_id, metadata)
+        SELECT l.wallet_id, l.seq, l.id, l.operation_type, l.amount, l.balance_after, l.idempotency_key, l.created_at,
+            l.transfer_id, l.counterparty_wallet_id, l.metadata
+        FROM unnest(legs) AS l;
+    END IF;
+
+    IF cardinality(refusals) > 0 THEN
+        INSERT INTO wallet.refusals (wallet_id, idempotency_key, operation_type, amount, balance, error_code,
+            error_detail, created_at, expires_at, counterparty_wallet_id, metadata)
+        SELECT x.wallet_id, x.idempotency_key, x.operation_type, x.amount, x.balance, x.error_code, x.error_detail,
+            x.created_at, x.expires_at, x.counterparty_wallet_id, x.metadata
+        FROM unnest(refusals) AS x;
+    END IF;
+
+    RETURN QUERY SELECT * FROM unnest(results);
+END
+$$;
+ALTER FUNCTION wallet.post_transfers(uuid, wallet.transfer_request[]) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.post_transfers(uuid, wallet.transfer_request[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.post_transfers(uuid, wallet.transfer_request[]) TO wallet_app;
+COMMENT ON FUNCTION wallet.post_transfers(uuid, wallet.transfer_request[]) IS
+'Applies up to 1000 transfer requests (wallet.transfer_request: deposits, withdrawals, transfers between wallets) in one transaction, in array order; each sees the effect of the ones before it.
+p_wallet_id: the wallet the batch is grouped on (a distributed database routes the call by it); requests may involve other wallets. Every wallet of the batch is locked once, in id order, so calls never deadlock.
+Returns one wallet.transfer_result per request, in input order. A failing request does not abort the others: its row has error_code (WL001 wallet not found, WL002 insufficient funds, WL003 invalid amount for the currency, WL005 key reused, WL006 balance limit, WL007 invalid key, WL009 no wallet named, WL012 currency mismatch, WL013 invalid metadata, WL014 same wallet) and error_detail, and nothing of it is written.
+A key already used by the owning wallet (the source; the wallet of a deposit) for the same request (kind, wallets, amount, metadata) returns the original outcome with replayed = true: the transfer, or the refusal; another request with it gets WL005. A keyed refusal for insufficient funds or the balance limit is recorded in wallet.refusals and final for its key.
+Raises WL009 for a NULL p_wallet_id or an empty or oversized batch.';
+--rollback DROP FUNCTION wallet.post_transfers(uuid, wallet.transfer_request[]);
