@@ -2,7 +2,8 @@
 
 --changeset wallet:fn-apply-operation runOnChange:true splitStatements:false
 -- One operation, atomically and idempotently: the same code path as wallet.apply_operations (one
--- element), but a failure is raised as its SQLSTATE. deposit/withdraw are its psql shorthands.
+-- element of wallet.post_transfers), but a failure is raised as its SQLSTATE. deposit/withdraw are
+-- its psql shorthands.
 CREATE OR REPLACE FUNCTION wallet.apply_operation(
     p_wallet_id uuid,
     p_operation_type text,
@@ -25,15 +26,27 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    r record;
+    r wallet.transfer_result;
 BEGIN
-    SELECT * INTO r
-    FROM wallet.apply_operations(p_wallet_id, ARRAY[p_operation_type], ARRAY[p_amount], ARRAY[p_idempotency_key]);
+    -- Straight to wallet.post_transfers (what wallet.apply_operations does for a batch of one, without
+    -- its extra layer): a deposit comes from the outside world, a withdrawal goes to it.
+    IF p_wallet_id IS NULL THEN
+        PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
+    END IF;
+    SELECT * INTO r FROM wallet.post_transfers(p_wallet_id, ARRAY[ROW(
+        CASE WHEN p_operation_type = 'WITHDRAW' THEN p_wallet_id END,
+        CASE WHEN p_operation_type = 'WITHDRAW' THEN NULL ELSE p_wallet_id END,
+        CASE WHEN p_operation_type IN ('DEPOSIT', 'WITHDRAW') THEN p_amount END,
+        p_idempotency_key, false, NULL)::wallet.transfer_request]);
+    IF r.error_code = 'WL003' AND p_operation_type IS DISTINCT FROM 'DEPOSIT' AND p_operation_type IS DISTINCT FROM 'WITHDRAW' THEN
+        PERFORM wallet.raise_error('WL004', format('operation type %s is neither DEPOSIT nor WITHDRAW',
+            coalesce(quote_literal(p_operation_type), 'NULL')));
+    END IF;
     IF r.error_code IS NOT NULL THEN
         PERFORM wallet.raise_error(r.error_code, r.error_detail);
     END IF;
-    RETURN QUERY SELECT r.operation_id, r.wallet_id, r.seq, r.operation_type, r.amount, r.balance_after,
-        r.idempotency_key, r.created_at, r.replayed;
+    RETURN QUERY SELECT r.entry_id, p_wallet_id, r.seq, r.entry_kind, r.amount, r.balance_after, p_idempotency_key,
+        r.created_at, r.replayed;
 END
 $$;
 ALTER FUNCTION wallet.apply_operation(uuid, text, numeric, text) OWNER TO wallet_owner;

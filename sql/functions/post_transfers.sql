@@ -29,15 +29,17 @@ DECLARE
     refusal wallet.refusals;
     refusals wallet.refusals[] := '{}';
     -- the locked wallets, in id order, and their state as the batch goes
-    w_ids uuid[];
+    w_ids uuid[] := '{}';
     w_bal numeric[];
     w_ver bigint[];
     w_cur text[];
     w_mu integer[];
     w_touched boolean[];
-    -- outcomes seen so far per (owner wallet, key): the ledger's and refusals', then this batch's
+    -- outcomes seen so far per (owner wallet, key): the ledger's and refusals' (in priors, referred to
+    -- as -position), then this batch's (in results, referred to as +position)
     known_ix text[] := '{}';
-    known wallet.transfer_result[] := '{}';
+    known_ref integer[] := '{}';
+    priors wallet.transfer_result[] := '{}';
     i integer;
     j integer;
     f integer;
@@ -47,8 +49,10 @@ DECLARE
     v_kind text;
     v_mu integer;
     v_tid uuid;
-    v_unit text;
     v_max numeric;
+    v_keys text[] := '{}';
+    v_owners uuid[] := '{}';
+    p record;
 BEGIN
     IF p_wallet_id IS NULL THEN
         PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
@@ -58,63 +62,86 @@ BEGIN
             c_max_batch, v_n));
     END IF;
 
-    -- Lock every wallet of the batch at once, in id order: concurrent calls wait, never deadlock.
-    SELECT array_agg(x.id ORDER BY x.id), array_agg(x.balance ORDER BY x.id), array_agg(x.version ORDER BY x.id),
-        array_agg(x.currency ORDER BY x.id), array_agg(x.minor_units ORDER BY x.id)
-    INTO w_ids, w_bal, w_ver, w_cur, w_mu
-    FROM (
-        SELECT w.id, w.balance, w.version, w.currency, c.minor_units
+    -- The wallets of the batch, then every one of them locked at once, in id order: concurrent calls
+    -- wait for each other, never deadlock. One wallet (a hot wallet's batch) is one row by its key.
+    FOR i IN 1 .. v_n LOOP
+        r := p_requests[i];
+        IF r.from_wallet_id IS NOT NULL AND array_position(w_ids, r.from_wallet_id) IS NULL THEN
+            w_ids := array_append(w_ids, r.from_wallet_id);
+        END IF;
+        IF r.to_wallet_id IS NOT NULL AND array_position(w_ids, r.to_wallet_id) IS NULL THEN
+            w_ids := array_append(w_ids, r.to_wallet_id);
+        END IF;
+    END LOOP;
+    IF cardinality(w_ids) = 1 THEN
+        SELECT ARRAY[w.balance], ARRAY[w.version], ARRAY[w.currency],
+            ARRAY[(SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency)]
+        INTO w_bal, w_ver, w_cur, w_mu
         FROM wallet.wallets AS w
-        JOIN wallet.currencies AS c ON c.code = w.currency
-        WHERE w.id = ANY (ARRAY(
-            SELECT q.from_wallet_id FROM unnest(p_requests) AS q WHERE q.from_wallet_id IS NOT NULL
-            UNION
-            SELECT q.to_wallet_id FROM unnest(p_requests) AS q WHERE q.to_wallet_id IS NOT NULL))
-        ORDER BY w.id
-        FOR NO KEY UPDATE OF w
-    ) AS x;
+        WHERE w.id = w_ids[1]
+        FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            w_ids := '{}';
+        END IF;
+    ELSIF cardinality(w_ids) > 1 THEN
+        SELECT array_agg(x.id), array_agg(x.balance), array_agg(x.version), array_agg(x.currency), array_agg(x.minor_units)
+        INTO w_ids, w_bal, w_ver, w_cur, w_mu
+        FROM (
+            SELECT w.id, w.balance, w.version, w.currency,
+                (SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency) AS minor_units
+            FROM wallet.wallets AS w
+            WHERE w.id = ANY (w_ids)
+            ORDER BY w.id
+            FOR NO KEY UPDATE
+        ) AS x;
+    END IF;
     w_ids := coalesce(w_ids, '{}');
     w_touched := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
 
     -- What each (owner, key) of the batch did before: one probe of the (wallet_id, idempotency_key)
     -- index per key. LIMIT 1 keeps each probe from being flattened into a scan of a hot wallet's ledger.
-    IF EXISTS (SELECT FROM unnest(p_requests) AS q WHERE q.idempotency_key IS NOT NULL) THEN
-        FOR prior IN
-            SELECT NULL::integer, p.transfer_id,
-                CASE p.kind WHEN 'TRANSFER_OUT' THEN 'TRANSFER' ELSE p.kind END,
-                q.owner,
-                CASE WHEN p.kind <> 'DEPOSIT' THEN q.owner END,
-                CASE p.kind WHEN 'DEPOSIT' THEN q.owner WHEN 'TRANSFER_OUT' THEN p.counterparty END,
-                round(p.amount, w_mu[array_position(w_ids, q.owner)]), w_cur[array_position(w_ids, q.owner)],
-                p.metadata, p.entry_id, p.kind, p.seq, round(p.balance, w_mu[array_position(w_ids, q.owner)]),
-                c.id, c.seq, q.key, p.created_at, true, p.code, p.detail
-            FROM (SELECT DISTINCT coalesce(u.from_wallet_id, u.to_wallet_id) AS owner, u.idempotency_key AS key
-                  FROM unnest(p_requests) AS u
-                  WHERE u.idempotency_key IS NOT NULL
-                      AND coalesce(u.from_wallet_id, u.to_wallet_id) = ANY (w_ids)) AS q
+    -- Kept simple: PL/pgSQL plans it for each call, and planning a complex query costs more than running it.
+    FOR i IN 1 .. v_n LOOP
+        r := p_requests[i];
+        v_owner := coalesce(r.from_wallet_id, r.to_wallet_id);
+        IF r.idempotency_key IS NOT NULL AND v_owner = ANY (w_ids) THEN
+            v_keys := array_append(v_keys, r.idempotency_key);
+            v_owners := array_append(v_owners, v_owner);
+        END IF;
+    END LOOP;
+    IF cardinality(v_keys) > 0 THEN
+        FOR p IN
+            SELECT q.owner, q.key, x.*
+            FROM unnest(v_owners, v_keys) AS q (owner, key)
             CROSS JOIN LATERAL (
-                (SELECT o1.transfer_id, o1.operation_type AS kind, o1.counterparty_wallet_id AS counterparty,
-                    o1.amount, o1.metadata, o1.id AS entry_id, o1.seq, o1.balance_after AS balance, o1.created_at,
+                (SELECT o1.transfer_id, o1.operation_type AS kind, o1.counterparty_wallet_id AS counterparty, o1.amount,
+                    o1.metadata, o1.id AS entry_id, o1.seq, o1.balance_after AS balance, o1.created_at,
                     NULL::text AS code, NULL::text AS detail
                 FROM wallet.operations AS o1
                 WHERE o1.wallet_id = q.owner AND o1.idempotency_key = q.key
                 LIMIT 1)
                 UNION ALL
-                (SELECT NULL::uuid, f1.operation_type, f1.counterparty_wallet_id, f1.amount, f1.metadata, NULL::uuid,
-                    NULL::bigint, f1.balance, f1.created_at, f1.error_code, f1.error_detail
+                (SELECT NULL, f1.operation_type, f1.counterparty_wallet_id, f1.amount, f1.metadata, NULL, NULL,
+                    f1.balance, f1.created_at, f1.error_code, f1.error_detail
                 FROM wallet.refusals AS f1
                 WHERE f1.wallet_id = q.owner AND f1.idempotency_key = q.key
                 LIMIT 1)
-            ) AS p
-            LEFT JOIN LATERAL (
-                SELECT i1.id, i1.seq FROM wallet.operations AS i1
-                WHERE p.kind = 'TRANSFER_OUT' AND i1.wallet_id = p.counterparty AND i1.transfer_id = p.transfer_id
-                    AND i1.operation_type = 'TRANSFER_IN'
-                LIMIT 1
-            ) AS c ON true
+            ) AS x
         LOOP
-            known_ix := array_append(known_ix, prior.wallet_id::text || ' ' || prior.idempotency_key);
-            known := array_append(known, prior);
+            o := array_position(w_ids, p.owner);
+            prior := ROW(NULL, p.transfer_id, CASE p.kind WHEN 'TRANSFER_OUT' THEN 'TRANSFER' ELSE p.kind END, p.owner,
+                CASE WHEN p.kind <> 'DEPOSIT' THEN p.owner END,
+                CASE p.kind WHEN 'DEPOSIT' THEN p.owner WHEN 'TRANSFER_OUT' THEN p.counterparty END,
+                round(p.amount, w_mu[o]), w_cur[o], p.metadata, p.entry_id, p.kind, p.seq, round(p.balance, w_mu[o]),
+                NULL, NULL, p.key, p.created_at, true, p.code, p.detail)::wallet.transfer_result;
+            IF p.kind = 'TRANSFER_OUT' AND p.code IS NULL THEN  -- the destination's leg, for a replay
+                SELECT i1.id, i1.seq INTO prior.counter_entry_id, prior.counter_seq
+                FROM wallet.operations AS i1
+                WHERE i1.wallet_id = p.counterparty AND i1.transfer_id = p.transfer_id;
+            END IF;
+            priors := array_append(priors, prior);
+            known_ix := array_append(known_ix, p.owner::text || ' ' || p.key);
+            known_ref := array_append(known_ref, -cardinality(priors));
         END LOOP;
     END IF;
 
@@ -151,8 +178,6 @@ BEGIN
             v_mu := w_mu[o];
             res.currency := w_cur[o];
             res.balance_after := round(w_bal[o], v_mu);
-            v_unit := CASE v_mu WHEN 2 THEN 'cents' WHEN 0 THEN format('units of %s', res.currency) ELSE format('%s minor units (%s decimal places)', res.currency, v_mu) END;
-            v_max := round(c_limit - power(10::numeric, -v_mu), v_mu);
             IF r.idempotency_key IS NOT NULL AND length(r.idempotency_key) NOT BETWEEN 1 AND 255 THEN
                 res.error_code := 'WL007';
                 res.error_detail := format('an idempotency key is 1 to 255 characters long; this one has %s',
@@ -169,7 +194,10 @@ BEGIN
             ELSIF r.amount IS NULL OR NOT (r.amount > 0 AND r.amount < c_limit) OR r.amount <> round(r.amount, v_mu) THEN
                 res.error_code := 'WL003';
                 res.error_detail := format('amount %s is not a positive number of whole %s up to %s',
-                    coalesce(r.amount::text, 'NULL'), v_unit, v_max);
+                    coalesce(r.amount::text, 'NULL'),
+                    CASE v_mu WHEN 2 THEN 'cents' WHEN 0 THEN format('units of %s', res.currency)
+                        ELSE format('%s minor units (%s decimal places)', res.currency, v_mu) END,
+                    round(c_limit - power(10::numeric, -v_mu), v_mu));
             END IF;
         END IF;
         IF res.error_code IS NOT NULL THEN
@@ -182,7 +210,7 @@ BEGIN
         IF r.idempotency_key IS NOT NULL THEN
             j := array_position(known_ix, v_owner::text || ' ' || r.idempotency_key);
             IF j IS NOT NULL THEN
-                prior := known[j];
+                prior := CASE WHEN known_ref[j] > 0 THEN results[known_ref[j]] ELSE priors[-known_ref[j]] END;
                 IF prior.kind = v_kind AND prior.to_wallet_id IS NOT DISTINCT FROM r.to_wallet_id
                     AND prior.from_wallet_id IS NOT DISTINCT FROM r.from_wallet_id AND prior.amount = r.amount
                     AND prior.metadata IS NOT DISTINCT FROM r.metadata THEN
@@ -212,6 +240,7 @@ BEGIN
                 round(w_bal[f], v_mu), CASE v_kind WHEN 'TRANSFER' THEN 'transferring' ELSE 'withdrawing' END,
                 round(r.amount, v_mu), round(r.amount - w_bal[f], v_mu));
         ELSIF t IS NOT NULL AND w_bal[t] + r.amount >= c_limit THEN
+            v_max := round(c_limit - power(10::numeric, -v_mu), v_mu);
             res.error_code := 'WL006';
             res.error_detail := CASE v_kind
                 WHEN 'TRANSFER' THEN format('wallet %s cannot receive %s: its balance would exceed %s',
@@ -229,7 +258,7 @@ BEGIN
                 END IF;
                 refusals := array_append(refusals, refusal);
                 known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
-                known := array_append(known, res);
+                known_ref := array_append(known_ref, i);
             END IF;
             results[i] := res;
             CONTINUE;
@@ -271,15 +300,21 @@ BEGIN
         results[i] := res;
         IF r.idempotency_key IS NOT NULL THEN  -- a later element with this key replays this one
             known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
-            known := array_append(known, res);
+            known_ref := array_append(known_ref, i);
         END IF;
     END LOOP;
 
     IF cardinality(legs) > 0 THEN
-        UPDATE wallet.wallets AS w
-        SET balance = u.balance, version = u.version, updated_at = v_now
-        FROM unnest(w_ids, w_bal, w_ver, w_touched) AS u (id, balance, version, touched)
-        WHERE w.id = u.id AND u.touched;
+        IF cardinality(w_ids) = 1 THEN  -- one wallet (a hot wallet's batch): one row by its key
+            UPDATE wallet.wallets AS w
+            SET balance = w_bal[1], version = w_ver[1], updated_at = v_now
+            WHERE w.id = w_ids[1];
+        ELSE  -- the id list gives the planner an index condition: without it, it may scan the table
+            UPDATE wallet.wallets AS w
+            SET balance = u.balance, version = u.version, updated_at = v_now
+            FROM unnest(w_ids, w_bal, w_ver, w_touched) AS u (id, balance, version, touched)
+            WHERE w.id = ANY (w_ids) AND w.id = u.id AND u.touched;
+        END IF;
 
         INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
             created_at, transfer_id, counterparty_wallet_id, metadata)

@@ -25,7 +25,25 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad, u.unbalanced
+    WITH bad_transfers AS (
+        -- Transfers between wallets (deposits and withdrawals balance by construction: the leg of the
+        -- outside world is implied) whose legs do not sum to zero in one currency, or that lack a leg.
+        SELECT t.transfer_id
+        FROM wallet.operations AS t
+        JOIN wallet.wallets AS tw ON tw.id = t.wallet_id
+        JOIN wallet.entry_kinds AS k ON k.kind = t.operation_type
+        WHERE k.counterparty = 'wallet'
+            AND (p_wallet_id IS NULL
+                 OR t.transfer_id IN (SELECT s.transfer_id FROM wallet.operations AS s WHERE s.wallet_id = p_wallet_id))
+        GROUP BY t.transfer_id
+        HAVING sum(k.direction * t.amount) <> 0 OR count(*) <> 2 OR count(DISTINCT tw.currency) <> 1
+    ), bad_per_wallet AS (
+        SELECT b.wallet_id, count(DISTINCT b.transfer_id) AS n
+        FROM wallet.operations AS b
+        WHERE b.transfer_id IN (SELECT x.transfer_id FROM bad_transfers AS x)
+        GROUP BY b.wallet_id
+    )
+    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad, coalesce(u.n, 0)
     FROM wallet.wallets AS w
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(x.signed), 0) AS total,
@@ -40,18 +58,9 @@ BEGIN
             WHERE o.wallet_id = w.id
         ) AS x
     ) AS l
-    CROSS JOIN LATERAL (
-        SELECT count(DISTINCT z.transfer_id) AS unbalanced
-        FROM (
-            SELECT p.transfer_id
-            FROM wallet.postings AS p
-            WHERE p.transfer_id IN (SELECT o.transfer_id FROM wallet.operations AS o WHERE o.wallet_id = w.id)
-            GROUP BY p.transfer_id, p.currency
-            HAVING sum(p.amount) <> 0
-        ) AS z
-    ) AS u
+    LEFT JOIN bad_per_wallet AS u ON u.wallet_id = w.id
     WHERE (p_wallet_id IS NULL OR w.id = p_wallet_id)
-        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0 OR u.unbalanced > 0)
+        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0 OR u.n > 0)
     ORDER BY w.id;
 END
 $$;
@@ -59,5 +68,5 @@ ALTER FUNCTION wallet.verify_ledger(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.verify_ledger(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.verify_ledger(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.verify_ledger(uuid) IS
-'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum (the entries signed by wallet.entry_kinds), version <> entries, a gap in seq (last_seq <> entries), entries whose balance_after is not the running sum (bad_running_balances), or transfers of the wallet whose legs do not sum to zero per currency (unbalanced_transfers, see wallet.postings). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
+'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum (the entries signed by wallet.entry_kinds), version <> entries, a gap in seq (last_seq <> entries), entries whose balance_after is not the running sum (bad_running_balances), or transfers between wallets touching it whose two legs do not sum to zero in one currency (unbalanced_transfers; wallet.postings shows every leg, the outside world''s included). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
 --rollback DROP FUNCTION wallet.verify_ledger(uuid);
