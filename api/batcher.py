@@ -1,60 +1,60 @@
-"""Live batching of a hot wallet's operations (the technique behind TigerBeetle's throughput).
+"""Live batching of hot wallets (the technique behind TigerBeetle's throughput).
 
-At most one database call is in flight per wallet in this process. Operations for that wallet that
-arrive meanwhile queue up and go together, in arrival order, as the next wallet.apply_operations
-call; each gets its own row back, so one failing withdrawal does not fail its neighbours. A lone
-operation goes at once. The rules stay in the database: this only decides which calls share a
-transaction. Every operation carries its idempotency key, so a retried batch cannot apply twice.
+Requests (deposits, withdrawals, transfers) queue per group and go together, in arrival order, as the
+next wallet.post_transfers call of their group; at most one call per group is in flight in this
+process. A request joins the group of any of its wallets that is already busy there (queued or in
+flight), so a hot wallet batches whichever side of a transfer it is on: ten thousand payers paying one
+merchant share the merchant's calls. A request whose wallets are all quiet starts a group of its own
+and goes at once: no added latency. The rules stay in the database: this only decides which requests
+share a transaction (whose wallets the database locks in id order, so calls never deadlock). Each
+request gets its own row back, so one refused withdrawal does not fail its neighbours, and every
+request carries its idempotency key, so a retried batch cannot apply twice.
 
 Sharing a call never changes an answer: if a batched call fails as a whole for any reason other than
-the database being unavailable (which every element would have met alone too), nothing of it was
-written, and each element is applied again on its own, so each gets the answer it would have had
-alone and nothing about one element can fail its neighbours."""
+the database being unavailable (which every request would have met alone too), nothing of it was
+written, and each request is applied again on its own, so each gets the answer it would have had
+alone and nothing about one request can fail its neighbours."""
 
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from api.db import Database
-from api.errors import UNAVAILABLE, ProblemError, unavailable
+from api.domain import TransferRequest, Unavailable
 from api.metrics import BATCH_QUEUED, BATCH_SIZE
 
 
 @dataclass
 class _Pending:
-    operation_type: str
-    amount: Decimal
-    idempotency_key: str
-    ephemeral_key: bool
+    request: TransferRequest
     result: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Batcher:
-    def __init__(self, db: Database, max_batch: int, max_queue: int, retry_after: int) -> None:
+    def __init__(self, db: Database, max_batch: int, max_queue: int) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_queue = max_queue
-        self.retry_after = retry_after
-        self._queues: dict[UUID, deque[_Pending]] = {}
+        self._queues: dict[UUID, deque[_Pending]] = {}  # by group: the wallet that started it
+        self._busy: dict[UUID, tuple[UUID, int]] = {}  # wallet -> (its group, requests of it there)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def apply(
-        self, wallet_id: UUID, operation_type: str, amount: Decimal, idempotency_key: str, ephemeral_key: bool
-    ) -> Any:
-        """The operation's result row, exactly as wallet.apply_operations returned it."""
-        pending = _Pending(operation_type, amount, idempotency_key, ephemeral_key)
-        queue = self._queues.get(wallet_id)
+    async def apply(self, request: TransferRequest) -> Any:
+        """The request's wallet.transfer_result row, exactly as wallet.post_transfers returned it."""
+        group = self._group_of(request)
+        queue = self._queues.get(group)
         if queue is None:
-            queue = self._queues[wallet_id] = deque()
-            task = asyncio.create_task(self._drain(wallet_id, queue))
+            queue = self._queues[group] = deque()
+            task = asyncio.create_task(self._drain(group, queue))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif len(queue) >= self.max_queue:
-            raise unavailable(f"wallet {wallet_id} has {len(queue)} operations waiting; try again", self.retry_after)
+            raise Unavailable(f"wallet {group} has {len(queue)} requests waiting; try again")
+        pending = _Pending(request)
         queue.append(pending)
+        self._join(group, request)
         BATCH_QUEUED.inc()
         # The drain task owns the call: a client that goes away cancels only its own wait.
         try:
@@ -64,51 +64,64 @@ class Batcher:
             pending.result.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
 
-    async def _drain(self, wallet_id: UUID, queue: deque[_Pending]) -> None:
+    def _group_of(self, request: TransferRequest) -> UUID:
+        """The busy group of one of the request's wallets (the destination's first), else a new one."""
+        for wallet_id in request.wallets():
+            busy = self._busy.get(wallet_id)
+            if busy is not None and busy[0] in self._queues:
+                return busy[0]
+        return request.from_wallet_id or request.to_wallet_id  # type: ignore[return-value]
+
+    def _join(self, group: UUID, request: TransferRequest) -> None:
+        for wallet_id in request.wallets():
+            busy = self._busy.get(wallet_id)
+            if busy is None:
+                self._busy[wallet_id] = (group, 1)
+            elif busy[0] == group:
+                self._busy[wallet_id] = (group, busy[1] + 1)
+
+    def _leave(self, group: UUID, request: TransferRequest) -> None:
+        for wallet_id in request.wallets():
+            busy = self._busy.get(wallet_id)
+            if busy is not None and busy[0] == group:
+                if busy[1] <= 1:
+                    del self._busy[wallet_id]
+                else:
+                    self._busy[wallet_id] = (group, busy[1] - 1)
+
+    async def _drain(self, group: UUID, queue: deque[_Pending]) -> None:
         try:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
                 BATCH_QUEUED.dec(len(batch))
                 BATCH_SIZE.observe(len(batch))
                 try:
-                    rows = await self._call(wallet_id, batch)
-                except BaseException as exc:
-                    if len(batch) > 1 and isinstance(exc, Exception) and not _unavailable(exc):
-                        await self._one_by_one(wallet_id, batch)
-                        continue
+                    await self._settle(group, batch)
+                finally:
                     for p in batch:
-                        if not p.result.done():
-                            p.result.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for p, row in zip(batch, rows, strict=True):
-                    if not p.result.done():
-                        p.result.set_result(row)
+                        self._leave(group, p.request)
         finally:
-            del self._queues[wallet_id]
+            del self._queues[group]
             for p in queue:  # only if this task was cancelled (shutdown)
+                self._leave(group, p.request)
                 if not p.result.done():
-                    p.result.set_exception(unavailable("the service is shutting down", self.retry_after))
+                    p.result.set_exception(Unavailable("the service is shutting down"))
 
-    async def _call(self, wallet_id: UUID, batch: list[_Pending]) -> list[Any]:
-        return await self.db.apply_operations(
-            wallet_id,
-            [p.operation_type for p in batch],
-            [p.amount for p in batch],
-            [p.idempotency_key for p in batch],
-            [p.ephemeral_key for p in batch],
-        )
-
-    async def _one_by_one(self, wallet_id: UUID, batch: list[_Pending]) -> None:
-        """Each element in its own call, in order, each with its own outcome."""
-        for p in batch:
-            try:
-                (row,) = await self._call(wallet_id, [p])
-            except Exception as exc:
+    async def _settle(self, group: UUID, batch: list[_Pending]) -> None:
+        try:
+            rows = await self.db.post_transfers(group, [p.request for p in batch])
+        except BaseException as exc:
+            if len(batch) > 1 and isinstance(exc, Exception) and not isinstance(exc, Unavailable):
+                for p in batch:  # each on its own, in order, each with its own outcome
+                    await self._settle(group, [p])
+                return
+            for p in batch:
                 if not p.result.done():
                     p.result.set_exception(exc)
-                continue
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for p, row in zip(batch, rows, strict=True):
             if not p.result.done():
                 p.result.set_result(row)
 
@@ -116,8 +129,3 @@ class Batcher:
         """Lets in-flight batches finish (their results are committed; their clients get them)."""
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
-
-
-def _unavailable(exc: BaseException) -> bool:
-    """The database could not be reached (after the retries): alone, each element would have met it too."""
-    return isinstance(exc, ProblemError) and exc.kind == UNAVAILABLE

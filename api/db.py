@@ -17,7 +17,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from api.errors import ProblemError, from_sqlstate, unavailable
+from api.domain import TransferRequest, Unavailable, WalletError
 from api.metrics import DB_LATENCY, DB_RETRIES
 from api.settings import Settings
 
@@ -85,7 +85,7 @@ class Database:
         )
         try:  # warm the pool; a database that is down now is not fatal, /ready tells
             await self.ping()
-        except ProblemError:
+        except Unavailable:
             log.warning("database not reachable at startup; requests will retry")
 
     async def close(self) -> None:
@@ -131,19 +131,16 @@ class Database:
                     finally:
                         await self.pool.release(con)
         except PoolExhausted:
-            raise unavailable(
-                f"no database connection became free within {s.pool_acquire_timeout:g} s",
-                s.retry_after_seconds,
-            ) from None
+            raise Unavailable(f"no database connection became free within {s.pool_acquire_timeout:g} s") from None
         except asyncpg.PostgresError as exc:
             if exc.sqlstate and exc.sqlstate.startswith("WL"):
-                raise from_sqlstate(exc.sqlstate, exc.detail or exc.message) from None
+                raise WalletError(exc.sqlstate, exc.detail or exc.message) from None
             if is_transient(exc):
-                raise unavailable(f"database unavailable: {exc.sqlstate}", s.retry_after_seconds) from exc
+                raise Unavailable(f"database unavailable: {exc.sqlstate}") from exc
             raise
         except Exception as exc:
             if is_transient(exc):
-                raise unavailable("database unavailable", s.retry_after_seconds) from exc
+                raise Unavailable("database unavailable") from exc
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -154,9 +151,11 @@ class Database:
 
     # --- the SQL API, one function call each ---
 
-    async def create_wallet(self, initial_balance: Decimal, idempotency_key: str) -> asyncpg.Record:
-        sql = "SELECT * FROM wallet.create_wallet($1, NULL, $2)"
-        row = await self.run(lambda c: c.fetchrow(sql, initial_balance, idempotency_key), call_name="create_wallet")
+    async def create_wallet(self, initial_balance: Decimal, idempotency_key: str, currency: str) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.create_wallet($1, NULL, $2, $3)"
+        row = await self.run(
+            lambda c: c.fetchrow(sql, initial_balance, idempotency_key, currency), call_name="create_wallet"
+        )
         assert row is not None
         return row
 
@@ -167,22 +166,17 @@ class Database:
         assert row is not None
         return row
 
-    async def apply_operations(
-        self,
-        wallet_id: UUID,
-        operation_types: list[str],
-        amounts: list[Decimal],
-        idempotency_keys: list[str],
-        ephemeral_keys: list[bool],
-    ) -> list[asyncpg.Record]:
-        """wallet.apply_operations: one row per element, in order; a failed element comes back as a row
-        with its error code and the balance it was checked against. ephemeral_keys marks the keys the
-        server made (their recorded refusals expire)."""
-        sql = "SELECT * FROM wallet.apply_operations($1, $2::text[], $3::numeric[], $4::text[], $5::boolean[])"
-        return await self.run(
-            lambda c: c.fetch(sql, wallet_id, operation_types, amounts, idempotency_keys, ephemeral_keys),
-            call_name="apply_operations",
-        )
+    async def post_transfers(self, wallet_id: UUID, requests: list[TransferRequest]) -> list[asyncpg.Record]:
+        """wallet.post_transfers: one wallet.transfer_result per request, in order; a refused request
+        comes back as a row with its error code (nothing of it written)."""
+        sql = "SELECT * FROM wallet.post_transfers($1, $2::wallet.transfer_request[])"
+        return await self.run(lambda c: c.fetch(sql, wallet_id, requests), call_name="post_transfers")
+
+    async def get_transfer(self, transfer_id: UUID) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.get_transfer($1)"
+        row = await self.run(lambda c: c.fetchrow(sql, transfer_id), call_name="get_transfer")
+        assert row is not None
+        return row
 
     async def expire_refusals(self) -> int:
         """wallet.expire_refusals: deletes refusals of server-made keys past their expiry; how many."""

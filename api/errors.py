@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.domain import Unavailable, WalletError
 from api.metrics import ERRORS
 
 log = logging.getLogger("wallet.api")
@@ -64,7 +65,6 @@ HTTP_KINDS: dict[int, ErrorKind] = {
 }
 # Every code the HTTP layer itself may answer with: each has a page at /problems/{code}.
 HTTP_LAYER_KINDS = (VALIDATION, UNAVAILABLE, INTERNAL, HEADERS_TOO_LARGE, CORS_REFUSED, *HTTP_KINDS.values())
-INVALID_AMOUNT = SQLSTATES["WL003"]
 INVALID_KEY = SQLSTATES["WL007"]
 # Echoed client input is cut to this many characters (a problem never repeats a huge input back).
 ECHO_LIMIT = 100
@@ -74,6 +74,16 @@ FIELD_OF_SQLSTATE = {
     "WL003": ("body", "amount"),
     "WL004": ("body", "operation_type"),
     "WL007": ("header", "Idempotency-Key"),
+    "WL012": ("body", "to_wallet_id"),
+    "WL013": ("body", "metadata"),
+    "WL014": ("body", "to_wallet_id"),
+    "WL015": ("body", "currency"),
+}
+# pydantic error types that stand for a code of the database's vocabulary (422 with that code).
+VALIDATION_CODES = {
+    "invalid_amount": SQLSTATES["WL003"],
+    "invalid_metadata": SQLSTATES["WL013"],
+    "invalid_currency": SQLSTATES["WL015"],
 }
 
 
@@ -92,10 +102,6 @@ def from_sqlstate(sqlstate: str, detail: str, **extra: Any) -> ProblemError:
     if sqlstate in FIELD_OF_SQLSTATE:
         extra.setdefault("errors", [{"loc": list(FIELD_OF_SQLSTATE[sqlstate]), "msg": detail}])
     return ProblemError(kind, detail, extra)
-
-
-def unavailable(detail: str, retry_after: int) -> ProblemError:
-    return ProblemError(UNAVAILABLE, detail, headers={"Retry-After": str(retry_after)})
 
 
 def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
@@ -159,8 +165,25 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
     detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
-    kind = INVALID_AMOUNT if errors and all(e["type"] == INVALID_AMOUNT.code for e in errors) else VALIDATION
+    types = {e["type"] for e in errors}
+    kind = VALIDATION_CODES[types.pop()] if len(types) == 1 and next(iter(types)) in VALIDATION_CODES else VALIDATION
     return problem_response(request, kind, detail, {"errors": errors})
+
+
+async def _on_wallet_error(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal of the wallet functions, with the facts it carries (the balance for insufficient funds)."""
+    assert isinstance(exc, WalletError)
+    problem = from_sqlstate(exc.sqlstate, exc.detail)
+    if exc.balance is not None:
+        problem.extra["balance"] = format(exc.balance, "f")
+    headers = {"Idempotent-Replayed": "true"} if exc.replayed else None  # a refusal answered again
+    return problem_response(request, problem.kind, problem.detail, problem.extra, headers)
+
+
+async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unavailable)
+    retry_after = str(request.app.state.settings.retry_after_seconds)
+    return problem_response(request, UNAVAILABLE, exc.detail, headers={"Retry-After": retry_after})
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -186,6 +209,8 @@ def _http_title(status: int) -> str:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(WalletError, _on_wallet_error)
+    app.add_exception_handler(Unavailable, _on_unavailable)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)

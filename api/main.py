@@ -23,7 +23,7 @@ from api import errors
 from api.batcher import Batcher
 from api.db import Database
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from api.routes import health, wallets
+from api.routes import health, transfers, wallets
 from api.settings import Settings, get_settings
 
 access_log = logging.getLogger("wallet.access")
@@ -240,9 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.open()
         app.state.db = db
         app.state.batcher = (
-            Batcher(db, settings.batch_max_size, settings.batch_max_queue, settings.retry_after_seconds)
-            if settings.batching
-            else None
+            Batcher(db, settings.batch_max_size, settings.batch_max_queue) if settings.batching else None
         )
         background = [
             asyncio.create_task(_log_pool(db, settings.pool_log_seconds)),
@@ -268,6 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(wallets.router)
+    app.include_router(transfers.router)
     app.include_router(health.router)
     _add_docs(app)
     return app

@@ -2,6 +2,8 @@
 jsonbody.py), amounts leave as strings with 2 decimal places. The written form of an amount is checked
 here; its sign and range are the database's rule."""
 
+import json
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -71,13 +73,88 @@ AmountIn = Annotated[
     Decimal, PlainValidator(parse_money), WithJsonSchema(_money_schema("A positive amount", {"exclusiveMinimum": 0}))
 ]
 BalanceIn = Annotated[Decimal, PlainValidator(parse_money), WithJsonSchema(_money_schema("A balance", {"minimum": 0}))]
+# Amounts leave as the database rounds them: with exactly the currency's minor-unit places
+# ("100.50" for USD, "100" for JPY, "1.500" for KWD).
 MoneyOut = Annotated[
     Decimal,
-    PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["100.50"]}),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d+(\.\d{1,4})?$",
+            "description": "A decimal string with exactly the currency's minor-unit places.",
+            "examples": ["100.50"],
+        }
+    ),
 ]
 
 OperationType = Literal["DEPOSIT", "WITHDRAW"]
+EntryKind = Literal["DEPOSIT", "WITHDRAW", "TRANSFER_IN", "TRANSFER_OUT"]
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+METADATA_MAX_DEPTH = 16
+
+
+def parse_metadata(value: Any) -> str | None:
+    """Metadata is a JSON object (or absent); it travels to the database as JSON text. What the
+    database could not store is refused here: a NUL in a string, a number a 64-bit float cannot hold
+    exactly (so every client reads back the number it sent). Its size is the database's rule (WL013).
+    Every failure is an `invalid_metadata` error."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PydanticCustomError("invalid_metadata", 'must be a JSON object, e.g. {"order": "A-17"}')
+    return json.dumps(_plain(value, 0), ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value: Any, depth: int) -> Any:
+    if depth > METADATA_MAX_DEPTH:
+        raise PydanticCustomError("invalid_metadata", "is nested more than {n} levels deep", {"n": METADATA_MAX_DEPTH})
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("invalid_metadata", "a string in it holds a NUL character")
+        return value
+    if isinstance(value, dict):
+        return {_plain(k, depth + 1): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**18:
+            raise PydanticCustomError("invalid_metadata", "an integer in it is above 10^18")
+        return value
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        if not math.isfinite(as_float) or Decimal(repr(as_float)) != value:
+            raise PydanticCustomError(
+                "invalid_metadata", "the number {n} in it is not exactly a 64-bit float", {"n": str(value)[:40]}
+            )
+        return as_float
+    return value  # True, False, None
+
+
+def parse_currency(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(CURRENCY_PATTERN, value):
+        raise PydanticCustomError("invalid_currency", "must be an ISO 4217 code of 3 capital letters, e.g. EUR")
+    return value
+
+
+CurrencyIn = Annotated[
+    str,
+    PlainValidator(parse_currency),
+    WithJsonSchema({"type": "string", "pattern": CURRENCY_PATTERN, "examples": ["EUR"]}),
+]
+
+MetadataIn = Annotated[
+    str | None,
+    PlainValidator(parse_metadata),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "Your JSON object (at most 4096 bytes as PostgreSQL writes it): stored with the "
+            "transfer, returned with it and in the ledger, part of the idempotency comparison.",
+            "examples": [{"order": "A-17"}],
+        }
+    ),
+]
 
 
 class RequestBody(BaseModel):
@@ -99,6 +176,10 @@ class CreateWalletRequest(RequestBody):
         default=Decimal(0),
         validation_alias=AliasChoices("initial_balance", "initialBalance"),
         description="Opening balance (default 0); recorded as the wallet's first ledger entry.",
+    )
+    currency: CurrencyIn | None = Field(
+        default=None,
+        description="ISO 4217 code of the wallet's currency (default: the service's, USD unless configured).",
     )
 
 
@@ -123,6 +204,28 @@ class OperationRequest(RequestBody):
         validation_alias=AliasChoices("wallet_id", "walletId"),
         description="Optional; if present it must equal the wallet id in the path.",
     )
+    metadata: MetadataIn = None
+
+
+class TransferRequestBody(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "from_wallet_id": "dfc0bc37-5fb7-346a-97f2-d637eeb6e07e",
+                    "to_wallet_id": "7c4f1a52-31c2-3c79-9d1e-0f3a2b6c8e11",
+                    "amount": "25.00",
+                    "metadata": {"order": "A-17"},
+                }
+            ]
+        },
+    )
+
+    from_wallet_id: UUID = Field(validation_alias=AliasChoices("from_wallet_id", "fromWalletId"))
+    to_wallet_id: UUID = Field(validation_alias=AliasChoices("to_wallet_id", "toWalletId"))
+    amount: AmountIn
+    metadata: MetadataIn = None
 
 
 class Wallet(BaseModel):
@@ -131,20 +234,45 @@ class Wallet(BaseModel):
     version: int = Field(description="Number of ledger entries; the seq of the newest.")
     created_at: datetime
     updated_at: datetime
+    currency: str = Field(description="ISO 4217 code; every amount of the wallet is in it.")
 
 
 class Operation(BaseModel):
-    id: UUID = Field(description="Operation id.")
+    id: UUID = Field(description="Operation (ledger entry) id.")
     wallet_id: UUID
     seq: int = Field(description="Position in the wallet's ledger, 1-based, gap-free.")
-    operation_type: OperationType
+    operation_type: EntryKind = Field(description="DEPOSIT, WITHDRAW, or a transfer's leg: TRANSFER_IN, TRANSFER_OUT.")
     amount: MoneyOut
     balance_after: MoneyOut = Field(description="The wallet's balance right after this operation.")
     created_at: datetime
+    transfer_id: UUID = Field(description="The transfer this entry is a leg of (GET /api/v1/transfers/{id}).")
+    counterparty_wallet_id: UUID | None = Field(
+        description="The other wallet of a transfer; null for the outside world."
+    )
+    metadata: dict[str, Any] | None = Field(description="The transfer's metadata, as sent.")
 
 
 class OperationResult(Operation):
     balance: MoneyOut = Field(description="The wallet's balance after this operation (= balance_after).")
+    currency: str
+    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+
+
+class Transfer(BaseModel):
+    id: UUID
+    kind: Literal["DEPOSIT", "WITHDRAW", "TRANSFER"] = Field(
+        description="TRANSFER between wallets; DEPOSIT from or WITHDRAW to the outside world."
+    )
+    from_wallet_id: UUID | None = Field(description="null for a deposit: the outside world.")
+    to_wallet_id: UUID | None = Field(description="null for a withdrawal: the outside world.")
+    amount: MoneyOut
+    currency: str
+    metadata: dict[str, Any] | None
+    created_at: datetime
+
+
+class TransferResult(Transfer):
+    balance: MoneyOut = Field(description="The SOURCE wallet's balance right after the transfer.")
     replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
 
 

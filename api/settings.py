@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         5000, ge=1, description="Most operations waiting for one wallet; beyond it, 503 with Retry-After."
     )
     pool_log_seconds: float = Field(60.0, description="Interval of the periodic pool-usage log line (0: off).")
+    default_currency: str = Field(
+        "USD",
+        pattern=r"^[A-Z]{3}$",
+        description="Currency of a wallet created without one (an ISO 4217 code of wallet.currencies).",
+    )
     api_host: str = Field("127.0.0.1", description="Address `python -m api` listens on.")
     api_port: int = Field(8000, description="Port `python -m api` listens on.")
     api_workers: int = Field(

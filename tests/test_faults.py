@@ -32,7 +32,7 @@ async def test_reply_lost_after_commit_is_retried_and_applied_once(
 ) -> None:
     wallet_id = await new_wallet("10")
     async with api_client(settings.model_copy(update={"db_port": proxy.port})) as (client, _):
-        proxy.arm(b"wallet.apply_operations")
+        proxy.arm(b"wallet.post_transfers")
         headers = {"Idempotency-Key": f"cut-{uuid4()}"} if client_key else {}
         r = await client.post(
             f"/api/v1/wallets/{wallet_id}/operation",

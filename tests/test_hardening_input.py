@@ -13,6 +13,7 @@ import pytest
 
 from api.batcher import Batcher
 from api.db import Database
+from api.domain import TransferRequest
 from api.schemas import AMOUNT_PATTERN
 from api.settings import Settings
 from tests.conftest import Ledger, LiveServer, raw_http
@@ -153,12 +154,16 @@ async def test_a_batch_call_that_fails_as_a_whole_gives_each_element_its_own_ans
     wallet_id = await new_wallet()
     db = Database(settings)
     await db.open()
-    batcher = Batcher(db, max_batch=100, max_queue=1000, retry_after=1)
+    batcher = Batcher(db, max_batch=100, max_queue=1000)
     try:
         keys = [f"good-{uuid4()}" for _ in range(20)]
-        calls: list[Any] = [batcher.apply(wallet_id, "DEPOSIT", Decimal(1), k, False) for k in keys[:10]]
-        calls.append(batcher.apply(wallet_id, "DEPOSIT", Decimal(1), "poison\x00key", False))
-        calls += [batcher.apply(wallet_id, "DEPOSIT", Decimal(1), k, False) for k in keys[10:]]
+
+        def deposit(key: str) -> TransferRequest:
+            return TransferRequest(None, wallet_id, Decimal(1), key, False, None)
+
+        calls: list[Any] = [batcher.apply(deposit(k)) for k in keys[:10]]
+        calls.append(batcher.apply(deposit("poison\x00key")))
+        calls += [batcher.apply(deposit(k)) for k in keys[10:]]
         results = await asyncio.gather(*calls, return_exceptions=True)
     finally:
         await batcher.close()

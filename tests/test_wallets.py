@@ -70,7 +70,8 @@ async def test_get_wallet_returns_its_balance(client: httpx.AsyncClient, new_wal
     body = r.json()
     assert body["id"] == str(wallet_id)
     assert body["balance"] == "12.34"
-    assert set(body) == {"id", "balance", "version", "created_at", "updated_at"}
+    assert set(body) == {"id", "balance", "version", "created_at", "updated_at", "currency"}  # 1.1.0 added currency
+    assert body["currency"] == "USD"
 
 
 async def test_get_unknown_wallet_returns_404_problem(client: httpx.AsyncClient) -> None:

@@ -1,129 +1,28 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
-import itertools
-import re
-from dataclasses import dataclass
+import json
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, BeforeValidator
-from pydantic_core import PydanticCustomError
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from api.batcher import Batcher
-from api.db import Database
-from api.errors import INVALID_KEY, SQLSTATES, ProblemError, from_sqlstate
+from api.domain import TransferRequest, raise_for
+from api.errors import SQLSTATES, ProblemError
 from api.jsonbody import DecimalJSONRoute
-from api.schemas import (
-    CreateWalletRequest,
-    Operation,
-    OperationRequest,
-    OperationResult,
-    OperationsPage,
-    Problem,
-    Wallet,
-)
+from api.routes.common import DigitsOnly, IdempotencyKey, database, json_response, post, problems
+from api.schemas import CreateWalletRequest, Operation, OperationRequest, OperationResult, OperationsPage, Wallet
 
 router = APIRouter(prefix="/api/v1/wallets", tags=["wallets"], route_class=DecimalJSONRoute)
 
-# A key is 1-255 visible ASCII characters (RFC 9110's VCHAR: no spaces, no control characters, no
-# non-ASCII, which HTTP would carry only as undecodable bytes); whitespace around it is not part of it.
-KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-_KEY_TEXT = re.compile(KEY_PATTERN)
 
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    """The idempotency key of a request: the client's, or one the server made for its own retries."""
-
-    value: str
-    ephemeral: bool
-
-
-def idempotency_key(
-    request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1-255 visible ASCII characters (no spaces), scoped to the wallet; whitespace around it "
-            "is ignored. Repeating a request with its key returns the original outcome and changes nothing: the "
-            "operation, or the same refusal for insufficient funds or the balance limit (a key's outcome is "
-            "final). The same key with another request gets 422. Without one, the server makes a key per "
-            "request so its own retries are safe (a refusal recorded for it expires after 10 minutes).",
-            json_schema_extra={"pattern": KEY_PATTERN},
-        ),
-    ] = None,
-) -> Key:
-    if idempotency_key is None:
-        return Key(_server_key(), ephemeral=True)
-    values = request.headers.getlist("idempotency-key")
-    if len(values) > 1:
-        raise _key_problem(f"the request has {len(values)} Idempotency-Key headers; send one")
-    key = idempotency_key.strip(" \t")
-    if not _KEY_TEXT.fullmatch(key):
-        raise _key_problem(
-            f"an Idempotency-Key is 1 to 255 visible ASCII characters without spaces; this one has {len(key)} "
-            "characters" + ("" if key.isascii() and key.isprintable() else ", some of them not visible ASCII")
-        )
-    return Key(key, ephemeral=False)
-
-
-def _key_problem(detail: str) -> ProblemError:
-    return ProblemError(INVALID_KEY, detail, {"errors": [{"loc": ["header", "Idempotency-Key"], "msg": detail}]})
-
-
-IdempotencyKey = Annotated[Key, Depends(idempotency_key)]
-
-
-def _digits_only(value: Any) -> Any:
-    """Query integers are written in ASCII digits only: no sign, space, underscore or decimal point."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise PydanticCustomError("int_parsing", "must be a whole number written in digits only")
-    return value
-
-
-DigitsOnly = BeforeValidator(_digits_only)
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        400: "Insufficient funds (`insufficient_funds`, with the current `balance`) or balance limit exceeded.",
-        404: "No such wallet (`wallet_not_found`).",
-        409: "The wallet exists already (`wallet_already_exists`).",
-        422: "Invalid request: malformed JSON, a field error (`validation_error`, with `errors`), "
-        "`invalid_amount`, `invalid_operation_type`, `invalid_idempotency_key`, `idempotency_key_reused`.",
-        503: "The database is unreachable or busy; retry after `Retry-After` seconds.",
-    }
-    return {
-        s: {"model": Problem, "description": described[s], "content": {"application/problem+json": {}}}
-        for s in statuses
-    }
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-# Keys the server makes for requests that bring none: unique per process start and request, cheaper
-# than a UUID per request. They make the server's own retries of the call safe.
-_PROCESS = uuid4().hex
-_SEQUENCE = itertools.count(1)
-
-
-def _server_key() -> str:
-    return f"srv-{_PROCESS}-{next(_SEQUENCE)}"
-
-
-def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """The model as JSON, built from trusted database rows (model_construct, no re-validation); the
-    route's response_model still documents it."""
-    return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
+def metadata_out(value: Any) -> Any:
+    """jsonb from the database (JSON text) as the JSON object it is. Its numbers were checked to be
+    exact 64-bit floats on the way in, so plain json gives them back unchanged."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _operation_fields(row: Any) -> dict[str, Any]:
-    """A ledger entry's public fields, from a row of apply_operations or list_operations."""
+    """A ledger entry's public fields, from a row of list_operations."""
     return {
         "id": row["operation_id"],
         "wallet_id": row["wallet_id"],
@@ -132,6 +31,9 @@ def _operation_fields(row: Any) -> dict[str, Any]:
         "amount": row["amount"],
         "balance_after": row["balance_after"],
         "created_at": row["created_at"],
+        "transfer_id": row["transfer_id"],
+        "counterparty_wallet_id": row["counterparty_wallet_id"],
+        "metadata": metadata_out(row["metadata"]),
     }
 
 
@@ -142,6 +44,7 @@ def _wallet(row: Any) -> Wallet:
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        currency=row["currency"],
     )
 
 
@@ -150,19 +53,20 @@ def _wallet(row: Any) -> Wallet:
     status_code=201,
     response_model=Wallet,
     summary="Create a wallet",
-    responses={**_problems(409, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    responses={**problems(409, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
 async def create_wallet(
     request: Request,
     key: IdempotencyKey,
     body: Annotated[CreateWalletRequest | None, Body()] = None,
 ) -> Response:
-    initial = body.initial_balance if body else CreateWalletRequest().initial_balance
-    row = await _db(request).create_wallet(initial, key.value)
+    body = body or CreateWalletRequest()
+    currency = body.currency or request.app.state.settings.default_currency
+    row = await database(request).create_wallet(body.initial_balance, key.value, currency)
     headers = {"Location": f"{router.prefix}/{row['wallet_id']}"}
     if row["replayed"]:
         headers["Idempotent-Replayed"] = "true"
-    return _json(_wallet(row), 201, headers)
+    return json_response(_wallet(row), 201, headers)
 
 
 router.add_api_route(
@@ -170,16 +74,16 @@ router.add_api_route(
 )
 
 
-@router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=_problems(404, 422, 503))
+@router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=problems(404, 422, 503))
 async def get_wallet(request: Request, wallet_id: UUID) -> Response:
-    return _json(_wallet(await _db(request).get_wallet(wallet_id)))
+    return json_response(_wallet(await database(request).get_wallet(wallet_id)))
 
 
 @router.post(
     "/{wallet_id}/operation",
     response_model=OperationResult,
-    summary="Deposit into or withdraw from a wallet",
-    responses=_problems(400, 404, 422, 503),
+    summary="Deposit into or withdraw from a wallet (a transfer with the outside world)",
+    responses=problems(400, 404, 422, 503),
 )
 async def apply_operation(
     request: Request,
@@ -193,32 +97,39 @@ async def apply_operation(
             f"walletId {body.wallet_id} in the body differs from {wallet_id} in the path",
             {"errors": [{"loc": ["body", "walletId"], "msg": "must equal the wallet id in the path"}]},
         )
-    batcher: Batcher | None = request.app.state.batcher
-    if batcher is not None:
-        row = await batcher.apply(wallet_id, body.operation_type, body.amount, key.value, key.ephemeral)
-    else:
-        (row,) = await _db(request).apply_operations(
-            wallet_id, [body.operation_type], [body.amount], [key.value], [key.ephemeral]
-        )
-    if row["error_code"]:
-        extra = {}
-        if row["error_code"] == "WL002":
-            extra["balance"] = f"{row['balance_after']:.2f}"
-        problem = from_sqlstate(row["error_code"], row["error_detail"], **extra)
-        if row["replayed"]:  # a refusal recorded for this key, answered again
-            problem.headers["Idempotent-Replayed"] = "true"
-        raise problem
-    result = OperationResult.model_construct(
-        **_operation_fields(row), balance=row["balance_after"], replayed=row["replayed"]
+    deposit = body.operation_type == "DEPOSIT"
+    transfer = TransferRequest(
+        None if deposit else wallet_id,
+        wallet_id if deposit else None,
+        body.amount,
+        key.value,
+        key.ephemeral,
+        body.metadata,
     )
-    return _json(result, headers={"Idempotent-Replayed": "true"} if row["replayed"] else None)
+    row = raise_for(await post(request, transfer))
+    result = OperationResult.model_construct(
+        id=row["entry_id"],
+        wallet_id=wallet_id,
+        seq=row["seq"],
+        operation_type=row["entry_kind"],
+        amount=row["amount"],
+        balance_after=row["balance_after"],
+        created_at=row["created_at"],
+        transfer_id=row["transfer_id"],
+        counterparty_wallet_id=None,
+        metadata=metadata_out(row["metadata"]),
+        balance=row["balance_after"],
+        currency=row["currency"],
+        replayed=row["replayed"],
+    )
+    return json_response(result, headers={"Idempotent-Replayed": "true"} if row["replayed"] else None)
 
 
 @router.get(
     "/{wallet_id}/operations",
     response_model=OperationsPage,
     summary="List a wallet's operations (its ledger), oldest first",
-    responses=_problems(404, 422, 503),
+    responses=problems(404, 422, 503),
 )
 async def list_operations(
     request: Request,
@@ -234,9 +145,9 @@ async def list_operations(
         ),
     ] = 0,
 ) -> Response:
-    rows = await _db(request).list_operations(wallet_id, after, limit)
+    rows = await database(request).list_operations(wallet_id, after, limit)
     items = [Operation.model_construct(**_operation_fields(r)) for r in rows]
     page = OperationsPage.model_construct(
         items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None
     )
-    return _json(page)
+    return json_response(page)

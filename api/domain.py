@@ -1,0 +1,47 @@
+"""What the database layer raises: domain errors, in the database's vocabulary (a SQLSTATE of
+wallet.error_codes() and its detail), or "the database is unavailable". Only api/errors.py turns them
+into HTTP answers."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+from uuid import UUID
+
+
+@dataclass
+class WalletError(Exception):
+    """A refusal of the wallet functions: sqlstate (WL001...) and its detail; extra facts for the client."""
+
+    sqlstate: str
+    detail: str
+    balance: Decimal | None = None
+    replayed: bool = False
+
+
+@dataclass
+class Unavailable(Exception):
+    """The database could not be reached (after the retries), or this process cannot take the call now."""
+
+    detail: str
+
+
+class TransferRequest(NamedTuple):
+    """One element of wallet.post_transfers (the type wallet.transfer_request), in its field order."""
+
+    from_wallet_id: UUID | None
+    to_wallet_id: UUID | None
+    amount: Decimal
+    idempotency_key: str
+    ephemeral_key: bool
+    metadata: str | None  # JSON text of an object, or None
+
+    def wallets(self) -> tuple[UUID, ...]:
+        return tuple(w for w in (self.to_wallet_id, self.from_wallet_id) if w is not None)
+
+
+def raise_for(row: Any) -> Any:
+    """A wallet.transfer_result row as it is, or its refusal raised as a WalletError."""
+    if row["error_code"]:
+        balance = row["balance_after"] if row["error_code"] == "WL002" else None
+        raise WalletError(row["error_code"], row["error_detail"], balance, bool(row["replayed"]))
+    return row

@@ -1,0 +1,56 @@
+"""Transfer endpoints: money between two wallets of one currency, and any transfer read by its id
+(deposits and withdrawals are transfers with the outside world)."""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from api.domain import TransferRequest, raise_for
+from api.jsonbody import DecimalJSONRoute
+from api.routes.common import IdempotencyKey, database, json_response, post, problems
+from api.routes.wallets import metadata_out
+from api.schemas import Transfer, TransferRequestBody, TransferResult
+
+router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], route_class=DecimalJSONRoute)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TransferResult,
+    summary="Move money from one wallet to another (same currency)",
+    responses={**problems(400, 404, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_transfer(request: Request, body: TransferRequestBody, key: IdempotencyKey) -> Response:
+    transfer = TransferRequest(
+        body.from_wallet_id, body.to_wallet_id, body.amount, key.value, key.ephemeral, body.metadata
+    )
+    row = raise_for(await post(request, transfer))
+    result = TransferResult.model_construct(
+        **_transfer_fields(row), balance=row["balance_after"], replayed=row["replayed"]
+    )
+    headers = {"Location": f"{router.prefix}/{row['transfer_id']}"}
+    if row["replayed"]:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(result, 201, headers)
+
+
+@router.get("/{transfer_id}", response_model=Transfer, summary="Read a transfer", responses=problems(404, 422, 503))
+async def get_transfer(request: Request, transfer_id: UUID) -> Response:
+    return json_response(
+        Transfer.model_construct(**_transfer_fields(await database(request).get_transfer(transfer_id)))
+    )
+
+
+def _transfer_fields(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["transfer_id"],
+        "kind": row["kind"],
+        "from_wallet_id": row["from_wallet_id"],
+        "to_wallet_id": row["to_wallet_id"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "metadata": metadata_out(row["metadata"]),
+        "created_at": row["created_at"],
+    }
