@@ -3,7 +3,8 @@
 # through PgBouncer), in a scratch database ${DB}_bench that is created, migrated and dropped here.
 # Scenarios (loadtest/pgbench/*.sql): one operation per call on one hot wallet, one operation per call
 # spread over WALLETS wallets, BATCH_SIZE operations per call (wallet.apply_operations) on one hot
-# wallet. Ends with wallet.verify_ledger() on the scratch database; fails on any failed transaction.
+# wallet; transfers between random pairs, from WALLETS payers into one merchant, and BATCH_SIZE of
+# those per call (wallet.post_transfers). Ends with wallet.verify_ledger() on the scratch database; fails on any failed transaction.
 # Settings (environment): DURATION seconds per scenario (20), CLIENTS (32), BATCH_CLIENTS (8),
 # THREADS (number of CPUs, at most the clients), WALLETS (10000), BATCH_SIZE (100).
 # The table goes to stdout; progress and pgbench's own reports go to stderr.
@@ -71,10 +72,12 @@ hot_ids=$(psql_admin "$BENCH_DB" -qtA -F ' ' -v wallets="$WALLETS" <<'SQL'
 SELECT count(*) FROM generate_series(1, :wallets) AS n,
     LATERAL wallet.create_wallet(1000.00, md5('bench:' || n)::uuid) \g /dev/null
 SELECT (SELECT wallet_id FROM wallet.create_wallet(1000000000.00, md5('bench:hot-single')::uuid)),
-    (SELECT wallet_id FROM wallet.create_wallet(1000000000.00, md5('bench:hot-batch')::uuid));
+    (SELECT wallet_id FROM wallet.create_wallet(1000000000.00, md5('bench:hot-batch')::uuid)),
+    (SELECT wallet_id FROM wallet.create_wallet(0, md5('bench:merchant')::uuid)),
+    (SELECT wallet_id FROM wallet.create_wallet(0, md5('bench:merchant-batch')::uuid));
 SQL
 )
-read -r HOT_SINGLE HOT_BATCH <<<"$hot_ids"
+read -r HOT_SINGLE HOT_BATCH MERCHANT MERCHANT_BATCH <<<"$hot_ids"
 psql_admin "$BENCH_DB" -qc 'VACUUM ANALYZE'
 analyzed_before=$(analyze_count)
 
@@ -84,6 +87,10 @@ say "parameters: DURATION=$DURATION s per scenario, CLIENTS=$CLIENTS, BATCH_CLIE
 tps_hot=$(run_scenario apply_operation_hot.sql "$CLIENTS" -D hot="$HOT_SINGLE")
 tps_spread=$(run_scenario apply_operation_spread.sql "$CLIENTS" -D wallets="$WALLETS")
 tps_batch=$(run_scenario apply_operations_hot.sql "$BATCH_CLIENTS" -D hot="$HOT_BATCH" -D batch="$BATCH_SIZE")
+tps_t_spread=$(run_scenario transfer_spread.sql "$CLIENTS" -D wallets="$WALLETS")
+tps_t_hot=$(run_scenario transfer_hot.sql "$CLIENTS" -D wallets="$WALLETS" -D hot="$MERCHANT")
+tps_t_batch=$(run_scenario post_transfers_hot.sql "$BATCH_CLIENTS" -D wallets="$WALLETS" -D hot="$MERCHANT_BATCH" \
+    -D batch="$BATCH_SIZE")
 
 say "checking the ledger of $BENCH_DB (wallet.verify_ledger)"
 mismatches=$(psql_admin "$BENCH_DB" -qtAc 'SELECT count(*) FROM wallet.verify_ledger()')
@@ -98,11 +105,18 @@ printf '\npgbench -n -M prepared, %s s per scenario, %s threads, %s CPUs, synchr
 printf 'ledger consistent (wallet.verify_ledger: no rows); autoanalyze of wallet.operations during the runs: %s\n' \
     "$(($(analyze_count) - analyzed_before))"
 awk -v hot="$tps_hot" -v spread="$tps_spread" -v batch="$tps_batch" -v n="$BATCH_SIZE" \
+    -v tspread="$tps_t_spread" -v thot="$tps_t_hot" -v tbatch="$tps_t_batch" \
     -v c="$CLIENTS" -v bc="$BATCH_CLIENTS" -v wallets="$(thousands "$WALLETS")" 'BEGIN {
     row = "%-38s %8s %9.0f %9.0f\n"
     printf "%-38s %8s %9s %9s\n", "scenario", "clients", "calls/s", "ops/s"
     printf row, "apply_operation, 1 hot wallet", c, hot, hot
     printf row, "apply_operation, " wallets " wallets", c, spread, spread
     printf row, "apply_operations x" n ", 1 hot wallet", bc, batch, batch * n
+    printf row, "transfer, random pairs of " wallets, c, tspread, tspread
+    printf row, "transfer, " wallets " payers -> 1 wallet", c, thot, thot
+    printf row, "post_transfers x" n ", -> 1 wallet", bc, tbatch, tbatch * n
     printf "batched / single-op on the hot wallet: %.1fx\n", batch * n / hot
+    printf "transfers between random pairs / deposits spread: %.2f\n", tspread / spread
+    printf "transfers into one wallet / deposits into one wallet: %.2f\n", thot / hot
+    printf "batched / single transfers into one wallet: %.1fx\n", tbatch * n / thot
 }'
