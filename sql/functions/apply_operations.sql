@@ -37,7 +37,6 @@ DECLARE
     c_max_batch constant integer := 1000;
     v_n integer := coalesce(cardinality(p_amounts), 0);
     v_requests wallet.transfer_request[] := '{}';
-    v_type text;
 BEGIN
     IF p_wallet_id IS NULL THEN
         PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
@@ -57,23 +56,30 @@ BEGIN
     -- world: wallet.post_transfers decides everything. An element of another type goes as a deposit of
     -- no amount, so it meets the checks before the amount's (WL001, WL007) in the same order as a valid
     -- one, shows the balance at its point of the batch, and its WL003 is answered as WL004.
-    FOR i IN 1 .. v_n LOOP
-        v_type := p_operation_types[i];
-        v_requests[i] := ROW(CASE WHEN v_type = 'WITHDRAW' THEN p_wallet_id END,
-            CASE WHEN v_type = 'WITHDRAW' THEN NULL ELSE p_wallet_id END,
-            CASE WHEN v_type IN ('DEPOSIT', 'WITHDRAW') THEN p_amounts[i] END,
-            p_idempotency_keys[i], p_ephemeral_keys[i], NULL)::wallet.transfer_request;
-    END LOOP;
+    -- One pass over the arrays (a subscript would walk a variable-length array from its start).
+    v_requests := ARRAY(
+        SELECT ROW(CASE WHEN x.t = 'WITHDRAW' THEN p_wallet_id END,
+            CASE WHEN x.t = 'WITHDRAW' THEN NULL ELSE p_wallet_id END,
+            CASE WHEN x.t IN ('DEPOSIT', 'WITHDRAW') THEN x.a END, x.k, x.e, NULL)::wallet.transfer_request
+        FROM unnest(p_operation_types, p_amounts, p_idempotency_keys, p_ephemeral_keys) WITH ORDINALITY AS x (t, a, k, e, i)
+        ORDER BY x.i);
+    -- post_transfers answers in input order: zip its rows with the input, position by position.
     RETURN QUERY
-    SELECT r.ordinal, r.entry_id, p_wallet_id, r.seq,
-        CASE WHEN p_operation_types[r.ordinal] IN ('DEPOSIT', 'WITHDRAW') THEN r.entry_kind ELSE p_operation_types[r.ordinal] END,
-        coalesce(r.amount, p_amounts[r.ordinal]), r.balance_after, p_idempotency_keys[r.ordinal], r.created_at, r.replayed,
-        CASE WHEN r.error_code = 'WL003' AND NOT coalesce(p_operation_types[r.ordinal] IN ('DEPOSIT', 'WITHDRAW'), false)
-            THEN 'WL004' ELSE r.error_code END,
-        CASE WHEN r.error_code = 'WL003' AND NOT coalesce(p_operation_types[r.ordinal] IN ('DEPOSIT', 'WITHDRAW'), false)
-            THEN format('operation type %s is neither DEPOSIT nor WITHDRAW', coalesce(quote_literal(p_operation_types[r.ordinal]), 'NULL'))
+    SELECT r.ordinal, r.entry_id, p_wallet_id, r.seq, CASE WHEN x.valid THEN r.entry_kind ELSE x.t END,
+        coalesce(r.amount, x.a), r.balance_after, x.k, r.created_at, r.replayed,
+        CASE WHEN r.error_code = 'WL003' AND NOT x.valid THEN 'WL004' ELSE r.error_code END,
+        CASE WHEN r.error_code = 'WL003' AND NOT x.valid
+            THEN format('operation type %s is neither DEPOSIT nor WITHDRAW', coalesce(quote_literal(x.t), 'NULL'))
             ELSE r.error_detail END
-    FROM wallet.post_transfers(p_wallet_id, v_requests) AS r;
+    FROM ROWS FROM (
+        wallet.post_transfers(p_wallet_id, v_requests),
+        unnest(p_operation_types), unnest(p_amounts), unnest(p_idempotency_keys)
+    ) AS z (ordinal, transfer_id, kind, owner, from_wallet_id, to_wallet_id, amount, currency, metadata, entry_id,
+            entry_kind, seq, balance_after, counter_entry_id, counter_seq, idempotency_key, created_at, replayed,
+            error_code, error_detail, t, a, k)
+    CROSS JOIN LATERAL (SELECT z.ordinal, z.entry_id, z.seq, z.entry_kind, z.amount, z.balance_after, z.created_at,
+            z.replayed, z.error_code, z.error_detail) AS r
+    CROSS JOIN LATERAL (SELECT z.t, z.a, z.k, coalesce(z.t IN ('DEPOSIT', 'WITHDRAW'), false) AS valid) AS x;
 END
 $$;
 ALTER FUNCTION wallet.apply_operations(uuid, text[], numeric[], text[], boolean[]) OWNER TO wallet_owner;

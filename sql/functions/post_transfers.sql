@@ -62,10 +62,13 @@ BEGIN
             c_max_batch, v_n));
     END IF;
 
+    -- (Loops walk p_requests with FOREACH: a subscript of an array of variable-length rows would walk it
+    -- from its start every time.)
     -- The wallets of the batch, then every one of them locked at once, in id order: concurrent calls
     -- wait for each other, never deadlock. One wallet (a hot wallet's batch) is one row by its key.
-    FOR i IN 1 .. v_n LOOP
-        r := p_requests[i];
+    i := 0;
+    FOREACH r IN ARRAY p_requests LOOP
+        i := i + 1;
         IF r.from_wallet_id IS NOT NULL AND array_position(w_ids, r.from_wallet_id) IS NULL THEN
             w_ids := array_append(w_ids, r.from_wallet_id);
         END IF;
@@ -101,8 +104,9 @@ BEGIN
     -- What each (owner, key) of the batch did before: one probe of the (wallet_id, idempotency_key)
     -- index per key. LIMIT 1 keeps each probe from being flattened into a scan of a hot wallet's ledger.
     -- Kept simple: PL/pgSQL plans it for each call, and planning a complex query costs more than running it.
-    FOR i IN 1 .. v_n LOOP
-        r := p_requests[i];
+    i := 0;
+    FOREACH r IN ARRAY p_requests LOOP
+        i := i + 1;
         v_owner := coalesce(r.from_wallet_id, r.to_wallet_id);
         IF r.idempotency_key IS NOT NULL AND v_owner = ANY (w_ids) THEN
             v_keys := array_append(v_keys, r.idempotency_key);
@@ -145,8 +149,9 @@ BEGIN
         END LOOP;
     END IF;
 
-    FOR i IN 1 .. v_n LOOP
-        r := p_requests[i];
+    i := 0;
+    FOREACH r IN ARRAY p_requests LOOP
+        i := i + 1;
         v_owner := coalesce(r.from_wallet_id, r.to_wallet_id);
         v_kind := CASE WHEN r.from_wallet_id IS NULL THEN 'DEPOSIT' WHEN r.to_wallet_id IS NULL THEN 'WITHDRAW'
             ELSE 'TRANSFER' END;
