@@ -63,7 +63,16 @@ BEGIN
             CASE WHEN x.t IN ('DEPOSIT', 'WITHDRAW') THEN x.a END, x.k, x.e, NULL)::wallet.transfer_request
         FROM unnest(p_operation_types, p_amounts, p_idempotency_keys, p_ephemeral_keys) WITH ORDINALITY AS x (t, a, k, e, i)
         ORDER BY x.i);
-    -- post_transfers answers in input order: zip its rows with the input, position by position.
+    -- post_transfers answers in input order, each row with the request's key and, unless it applied
+    -- the request, its amount as given: that is this function's answer, but for an element of an
+    -- unknown type (which went with no amount); only then is the input zipped back in, position by position.
+    IF NOT EXISTS (SELECT FROM unnest(p_operation_types) AS t WHERE t IS DISTINCT FROM 'DEPOSIT' AND t IS DISTINCT FROM 'WITHDRAW') THEN
+        RETURN QUERY
+        SELECT r.ordinal, r.entry_id, p_wallet_id, r.seq, r.entry_kind, r.amount, r.balance_after, r.idempotency_key,
+            r.created_at, r.replayed, r.error_code, r.error_detail
+        FROM wallet.post_transfers(p_wallet_id, v_requests) AS r;
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT r.ordinal, r.entry_id, p_wallet_id, r.seq, CASE WHEN x.valid THEN r.entry_kind ELSE x.t END,
         coalesce(r.amount, x.a), r.balance_after, x.k, r.created_at, r.replayed,
