@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP benchmark (make bench): wrk with the Lua scripts in loadtest/wrk against the API on a scratch
 # database, 1 and 2 API workers, and one table: GET one wallet; POST on one hot wallet with live
-# batching on and off; POST spread over 10,000 wallets. After every POST run the ledger must match
+# batching on and off; POST spread over 10,000 wallets; transfers from 10,000 payers into the hot
+# wallet, and between random pairs of them. After every POST run the ledger must match
 # what wrk saw acknowledged. Then the ratios, measured in this one run, and a 60 s hold on the hot
 # wallet with HOLD_CONNECTIONS clients (16: enough for well over 1,000 rps without queueing; 64
 # saturate the API, and saturation only adds queueing latency). Settings (environment): DURATION (15 s
@@ -65,7 +66,7 @@ total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM walle
 # acknowledged operation is among them, and at most CONNECTIONS more (in flight when wrk stopped).
 declare -A RPS
 run() {
-    local label=$1 workers=$2 script=$3 seconds=$4 token before after line check d w applied
+    local label=$1 workers=$2 script=$3 seconds=$4 token before after line check d w t applied
     token="$RANDOM$RANDOM"
     before=$(total_balance)
     line=$(BENCH_RUN="$token" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
@@ -74,12 +75,19 @@ run() {
     after=$(total_balance)
     d=$(sed 's/.*deposits=\([0-9]*\).*/\1/' <<<"$line")
     w=$(sed 's/.*withdrawals=\([0-9]*\).*/\1/' <<<"$line")
+    t=$(sed 's/.*transfers=\([0-9]*\).*/\1/' <<<"$line")
+    d=$((d + t)) # a transfer is one keyed entry (its source's leg); its legs together move no money
     check="-"
     if [ "$script" != get_wallet ]; then
+        # The run's transfers are found by their keys; every leg of them counts, signed by the one
+        # definition of what each kind of entry does (wallet.entry_kinds).
         applied=$(psql_admin "$BENCH_DB" -qtA -F ' ' -c "
-            SELECT count(*), $before + coalesce(sum(CASE operation_type WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0)
-                = $after, (SELECT count(*) FROM wallet.verify_ledger())
-            FROM wallet.operations WHERE idempotency_key LIKE 'bench-$token-%'")
+            WITH run AS (SELECT transfer_id FROM wallet.operations WHERE idempotency_key LIKE 'bench-$token-%')
+            SELECT (SELECT count(*) FROM run),
+                $before + coalesce(sum(k.direction * o.amount), 0) = $after,
+                (SELECT count(*) FROM wallet.verify_ledger())
+            FROM wallet.operations AS o JOIN wallet.entry_kinds AS k ON k.kind = o.operation_type
+            WHERE o.transfer_id IN (SELECT transfer_id FROM run)")
         read -r count sums_match inconsistent <<<"$applied"
         if [ "$sums_match" = t ] && [ "$inconsistent" = 0 ] && [ "$count" -ge $((d + w)) ] \
             && [ "$count" -le $((d + w + CONNECTIONS)) ]; then
@@ -102,6 +110,8 @@ for workers in $WORKERS; do
     run "GET wallet" "$workers" get_wallet "$DURATION"
     run "POST hot, batched" "$workers" post_hot "$DURATION"
     run "POST 10,000 wallets" "$workers" post_spread "$DURATION"
+    run "transfer -> hot wallet" "$workers" transfer_hot "$DURATION"
+    run "transfer, random pairs" "$workers" transfer_spread "$DURATION"
     start_api "$workers" false
     run "POST hot, unbatched" "$workers" post_hot "$DURATION"
 done
@@ -119,5 +129,8 @@ for workers in $WORKERS; do
     awk -v w="$workers" -v get="${RPS[GET wallet-$workers]}" -v hot="${RPS[POST hot, batched-$workers]}" \
         -v un="${RPS[POST hot, unbatched-$workers]}" \
         'BEGIN { printf "workers=%s  hot POST (batched) / GET = %.2f   batched / unbatched = %.2f\n", w, hot / get, hot / un }'
+    awk -v w="$workers" -v hot="${RPS[POST hot, batched-$workers]}" -v spread="${RPS[POST 10,000 wallets-$workers]}" \
+        -v thot="${RPS[transfer -> hot wallet-$workers]}" -v tspread="${RPS[transfer, random pairs-$workers]}" \
+        'BEGIN { printf "workers=%s  transfers into one wallet / hot deposits = %.2f   random-pair transfers / spread deposits = %.2f\n", w, thot / hot, tspread / spread }'
 done
 [ "$FAILED" = 0 ] || die "a run had 5xx, socket errors or a ledger mismatch"

@@ -5,7 +5,7 @@ setup, response, done = c.setup, c.response, c.done
 local paths = {}
 function init()
    c.init()
-   for id in io.lines(os.getenv("WALLETS_FILE")) do
+   for _, id in ipairs(c.wallets()) do
       paths[#paths + 1] = "/api/v1/wallets/" .. id .. "/operation"
    end
    math.randomseed(os.time() + tid)
