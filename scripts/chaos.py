@@ -268,9 +268,10 @@ class Stack:
 @dataclass
 class Op:
     key: str
-    wallet: int
-    kind: str  # DEPOSIT | WITHDRAW
+    wallet: int  # the wallet of a deposit or withdrawal; the source of a transfer
+    kind: str  # DEPOSIT | WITHDRAW | TRANSFER
     cents: int
+    target: int | None = None  # the destination of a transfer
     attempts: int = 0
     outcome: str = "pending"  # acked | refused | failed | pending
     op_id: str | None = None
@@ -291,6 +292,9 @@ class Stats:
     recovery: dict[str, list[float]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     server_retries: int = 0
+
+
+KINDS = ("DEPOSIT", "WITHDRAW", "TRANSFER")
 
 
 def clock() -> str:
@@ -329,15 +333,30 @@ async def send(
     return None
 
 
-async def operate(client: httpx.AsyncClient, op: Op, wallet_id: str, stats: Stats) -> None:
+async def operate(client: httpx.AsyncClient, op: Op, wallets: list[str], stats: Stats) -> None:
     until = time.monotonic() + OP_DEADLINE
-    body = {"operation_type": op.kind, "amount": f"{op.amount:.2f}"}
-    r = await send(client, op, f"/api/v1/wallets/{wallet_id}/operation", body, stats, until)
+    amount = f"{op.amount:.2f}"
+    if op.kind == "TRANSFER":
+        assert op.target is not None
+        body = {"from_wallet_id": wallets[op.wallet], "to_wallet_id": wallets[op.target], "amount": amount}
+        r = await send(client, op, "/api/v1/transfers", body, stats, until)
+    else:
+        body = {"operation_type": op.kind, "amount": amount}
+        r = await send(client, op, f"/api/v1/wallets/{wallets[op.wallet]}/operation", body, stats, until)
     if r is None:
         op.note = "no definitive answer in time"
         return
     doc: dict[str, Any] = r.json() if r.headers.get("content-type", "").endswith("json") else {}
-    if r.status_code == 200:
+    if r.status_code == 201 and op.kind == "TRANSFER":
+        if (doc.get("kind"), doc.get("from_wallet_id"), doc.get("to_wallet_id")) != (
+            "TRANSFER",
+            body["from_wallet_id"],
+            body["to_wallet_id"],
+        ) or cents(doc.get("amount", "0")) != op.cents:
+            op.outcome, op.note = "failed", f"201 for another transfer: {doc}"
+        else:
+            op.outcome, op.op_id = "acked", doc["id"]  # the transfer's id: both legs carry it
+    elif r.status_code == 200:
         if doc.get("operation_type") != op.kind or cents(doc.get("amount", "0")) != op.cents:
             op.outcome, op.note = "failed", f"200 for another operation: {doc}"
         else:
@@ -471,12 +490,14 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
             i = 0
             while not stopping.is_set():
                 i += 1
-                kind = random.choice(("DEPOSIT", "WITHDRAW"))
-                # withdrawals reach higher, so the small wallets run dry now and then (insufficient funds)
+                kind = random.choice(KINDS)
+                # withdrawals and transfers reach higher, so the small wallets run dry now and then
+                # (insufficient funds); a transfer goes between two of the wallets, either way round
                 amount = random.randint(1, 5000 if kind == "DEPOSIT" else 8000)
-                op = Op(f"chaos-{run}-c{n}-{i}", random.randrange(len(wallets)), kind, amount)
+                source, target = random.sample(range(len(wallets)), 2)
+                op = Op(f"chaos-{run}-c{n}-{i}", source, kind, amount, target if kind == "TRANSFER" else None)
                 stats.ops.append(op)
-                await operate(client, op, wallets[op.wallet], stats)
+                await operate(client, op, wallets, stats)
 
         tasks = [asyncio.create_task(one_client(n)) for n in range(profile.clients)]
         try:
@@ -507,7 +528,8 @@ async def verify(stack: Stack, wallets: list[str], stats: Stats) -> dict[str, in
     con = await asyncpg.connect(stack.admin_dsn(), timeout=10)
     try:
         rows = await con.fetch(
-            "SELECT wallet_id::text, seq, id::text, operation_type, amount, idempotency_key, created_at"
+            "SELECT wallet_id::text, seq, id::text, operation_type, amount, idempotency_key, created_at,"
+            " transfer_id::text, counterparty_wallet_id::text"
             " FROM wallet.operations WHERE wallet_id = ANY($1::uuid[]) ORDER BY wallet_id, seq",
             wallets,
         )
@@ -522,12 +544,24 @@ async def verify(stack: Stack, wallets: list[str], stats: Stats) -> dict[str, in
 
     by_key = {op.key: op for op in stats.ops}
     index = {w: i for i, w in enumerate(wallets)}
+    # A transfer's destination leg carries no key: it belongs to the client operation whose source leg
+    # (which carries the key) has its transfer id.
+    key_of_transfer = {r["transfer_id"]: r["idempotency_key"] for r in rows if r["operation_type"] == "TRANSFER_OUT"}
     entries: dict[str, list[Any]] = {}
+    arrivals: dict[str, list[Any]] = {}  # key -> the TRANSFER_IN legs of its transfer
     phantom = 0
     for r in rows:
         key = r["idempotency_key"]
         if key is None and r["seq"] == 1 and r["amount"] == Decimal(INITIAL_BALANCES[index[r["wallet_id"]]]):
             continue  # the opening balance
+        if r["operation_type"] == "TRANSFER_IN":
+            op = by_key.get(key_of_transfer.get(r["transfer_id"], ""))
+            if op is None or op.target is None or index[r["wallet_id"]] != op.target:
+                phantom += 1
+                stats.findings.append(f"arrival of no client transfer: {dict(r)}")
+            else:
+                arrivals.setdefault(op.key, []).append(r)
+            continue
         op = by_key.get(key) if key is not None else None
         if op is None or index[r["wallet_id"]] != op.wallet:
             phantom += 1
@@ -541,13 +575,23 @@ async def verify(stack: Stack, wallets: list[str], stats: Stats) -> dict[str, in
         duplicated += max(0, len(found) - 1)
         if len(found) > 1:
             stats.findings.append(f"{op.key} is in the ledger {len(found)} times")
+        legs_in = arrivals.get(op.key, [])
+        duplicated += max(0, len(legs_in) - 1)
         if op.outcome == "acked":
-            if not found:
+            if not found or (op.kind == "TRANSFER" and not legs_in):
                 lost += 1
                 stats.findings.append(
-                    f"acknowledged {op.key} ({op.kind} {op.amount}, id {op.op_id}) is not in the ledger"
+                    f"acknowledged {op.key} ({op.kind} {op.amount}, id {op.op_id}) is not in the ledger, "
+                    f"or not both of its legs: {[dict(r) for r in found + legs_in]}"
                 )
-            elif any(
+            elif op.kind == "TRANSFER" and any(
+                (r["transfer_id"], r["amount"]) != (op.op_id, op.amount) for r in found + legs_in
+            ):
+                mismatched += 1
+                stats.findings.append(
+                    f"{op.key}: acknowledged transfer {op.op_id}; legs {[dict(r) for r in found + legs_in]}"
+                )
+            elif op.kind != "TRANSFER" and any(
                 (r["id"], r["seq"], r["operation_type"], r["amount"]) != (op.op_id, op.seq, op.kind, op.amount)
                 for r in found
             ):
@@ -568,6 +612,8 @@ async def verify(stack: Stack, wallets: list[str], stats: Stats) -> dict[str, in
     for op in stats.ops:
         if op.outcome == "acked":
             expected[op.wallet] += op.amount if op.kind == "DEPOSIT" else -op.amount
+            if op.target is not None:  # a transfer: what left the source arrived at the destination
+                expected[op.target] += op.amount
     wrong_balances = sum(balances[w] != expected[i] for i, w in enumerate(wallets))
     for i, w in enumerate(wallets):
         if balances[w] != expected[i]:
@@ -597,6 +643,8 @@ def summary(profile: Profile, stats: Stats, checks: dict[str, int], times: dict[
         f"{CLIENT_TIMEOUT:g} s, outages {'/'.join(f'{o:g}' for o in profile.outages)} s, seed {seed})",
         f"operations sent: {len(ops)}",
         f"acknowledged: {sum(op.outcome == 'acked' for op in ops)}",
+        "acknowledged by kind: "
+        + ", ".join(f"{k}={sum(op.outcome == 'acked' and op.kind == k for op in ops)}" for k in KINDS),
         f"refused (insufficient funds): {sum(op.outcome == 'refused' for op in ops)}",
         f"retried: {retries} retries of {sum(op.attempts > 1 for op in ops)} operations",
         "retry causes: " + (", ".join(f"{k}={v}" for k, v in stats.retry_causes.most_common()) or "none"),
