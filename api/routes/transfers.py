@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.domain import TransferRequest, raise_for
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import IdempotencyKey, database, json_response, post, problems
-from api.routes.wallets import metadata_out
+from api.routes.common import IdempotencyKey, database, json_response, metadata_out, post, problems
 from api.schemas import Transfer, TransferRequestBody, TransferResult
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], route_class=DecimalJSONRoute)

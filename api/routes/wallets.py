@@ -1,6 +1,5 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
-import json
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,16 +8,10 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES, ProblemError
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import DigitsOnly, IdempotencyKey, database, json_response, post, problems
+from api.routes.common import DigitsOnly, IdempotencyKey, database, json_response, metadata_out, post, problems
 from api.schemas import CreateWalletRequest, Operation, OperationRequest, OperationResult, OperationsPage, Wallet
 
 router = APIRouter(prefix="/api/v1/wallets", tags=["wallets"], route_class=DecimalJSONRoute)
-
-
-def metadata_out(value: Any) -> Any:
-    """jsonb from the database (JSON text) as the JSON object it is. Its numbers were checked to be
-    exact 64-bit floats on the way in, so plain json gives them back unchanged."""
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _operation_fields(row: Any) -> dict[str, Any]:
