@@ -231,22 +231,26 @@ async def test_transfers_into_a_busy_wallet_share_its_calls(
     merchant = await wallet(client)
     payers = [await wallet(client, "10") for _ in range(30)]
 
-    def batches(text: str) -> float:
-        match = re.search(r"^wallet_batch_operations_count ([0-9.e+]+)$", text, re.M)
-        assert match
+    def metric(text: str, name: str) -> float:
+        match = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+        assert match, name
         return float(match.group(1))
 
-    before = batches((await client.get("/metrics")).text)
+    before = metric((await client.get("/metrics")).text, "wallet_batch_operations_count")
     con = await admin.acquire()
     tx = con.transaction()
     await tx.start()
     await con.execute("SELECT 1 FROM wallet.wallets WHERE id = $1 FOR UPDATE", merchant)  # a long call holds it
     sent = [asyncio.create_task(client.post(TRANSFERS, json=transfer(p, merchant, "1"))) for p in payers]
-    await asyncio.sleep(0.5)
+    # Release the merchant only once every payment has arrived: one in flight, 29 queued behind it.
+    deadline = asyncio.get_running_loop().time() + 15
+    while metric((await client.get("/metrics")).text, "wallet_batch_queued_operations") < 29:
+        assert asyncio.get_running_loop().time() < deadline, "the payments did not all arrive"
+        await asyncio.sleep(0.05)
     await tx.rollback()
     await admin.release(con)
     answers = await asyncio.gather(*sent)
     assert [r.status_code for r in answers] == [201] * 30
-    calls = batches((await client.get("/metrics")).text) - before
+    calls = metric((await client.get("/metrics")).text, "wallet_batch_operations_count") - before
     assert calls <= 3, f"30 payments into one busy wallet took {calls:.0f} calls"
     assert await ledger.balance(merchant) == Decimal(30)
