@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(141);
+SELECT plan(146);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -21,12 +21,13 @@ INSERT INTO expected_execute VALUES
     ('error_codes', '{}', true, true),
     ('max_amount', '{}', true, true),
     ('raise_error', '{text,text}', false, false),
+    ('time_ordered_ids', '{integer}', false, false),
     ('refuse_ledger_change', '{}', false, false);
 
--- Functions (1 + 17)
+-- Functions (1 + 18)
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
         'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
-        'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer'],
+        'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer', 'time_ordered_ids'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;

@@ -1,7 +1,7 @@
 -- wallet.post_transfers, wallet.transfer and wallet.get_transfer: money between wallets of one
 -- currency, in two legs, with its refusals (each changing nothing), replays, and currencies.
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 SELECT has_function('wallet', 'post_transfers', ARRAY['uuid', 'wallet.transfer_request[]'],
     'wallet.post_transfers(uuid, wallet.transfer_request[]) exists');
@@ -143,6 +143,25 @@ SELECT results_eq(
       WHERE wallet_id = 'b1000000-0000-4000-8000-000000000001' AND idempotency_key = 'pgtap-refused-t'$$,
     $$VALUES ('TRANSFER_OUT'::text, 'b1000000-0000-4000-8000-000000000002'::uuid, true)$$,
     'is recorded for its source with its destination (and, its key being ephemeral, an expiry)');
+
+-- Ids: a new transfer's id is a UUID of version 7 whose first 48 bits are the millisecond it was made
+-- (so new transfers append to the transfer_id index), and its first leg carries the transfer's id
+SELECT is(
+    (SELECT count(*) FILTER (WHERE substr(t.transfer_id::text, 15, 1) = '7'
+            AND abs(('x' || substr(replace(t.transfer_id::text, '-', ''), 1, 12))::bit(48)::bigint
+                    - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) < 60000)
+     FROM wallet.operations AS t WHERE t.wallet_id::text LIKE 'b1000000-%' AND t.created_at = now()),
+    (SELECT count(*) FROM wallet.operations AS t WHERE t.wallet_id::text LIKE 'b1000000-%' AND t.created_at = now()),
+    'every transfer made now has a version-7 id stamped with the current time');
+SELECT is_empty(
+    $$SELECT transfer_id FROM wallet.operations WHERE wallet_id::text LIKE 'b1000000-%'
+      GROUP BY transfer_id HAVING count(*) FILTER (WHERE id = transfer_id) <> 1$$,
+    'the first leg of every transfer has the transfer''s id, and only that leg');
+SELECT is(
+    (SELECT count(DISTINCT u) FROM unnest(wallet.time_ordered_ids(1000)) AS u WHERE substr(u::text, 15, 1) = '7'
+        AND substr(u::text, 20, 1) IN ('8', '9', 'a', 'b')),
+    1000::bigint,
+    'wallet.time_ordered_ids(1000): 1000 distinct ids, each of version 7 and variant RFC 9562');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -74,8 +74,8 @@ BEGIN
         IF p_initial_balance > 0 THEN  -- the opening balance: a deposit, a transfer from the outside world
             INSERT INTO wallet.operations (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
                 created_at, transfer_id)
-            VALUES (v_id, 1, gen_random_uuid(), 'DEPOSIT', p_initial_balance, p_initial_balance, NULL, v_now,
-                gen_random_uuid());
+            SELECT v_id, 1, x.id, 'DEPOSIT', p_initial_balance, p_initial_balance, NULL, v_now, x.id
+            FROM unnest(wallet.time_ordered_ids(1)) AS x (id);  -- its one leg has the transfer's id
         END IF;
         RETURN QUERY SELECT w.id, round(w.balance, v_mu), w.version, w.created_at, w.updated_at, false, w.currency;
         RETURN;

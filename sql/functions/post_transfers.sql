@@ -49,6 +49,7 @@ DECLARE
     v_kind text;
     v_mu integer;
     v_tid uuid;
+    v_tids uuid[];
     v_max numeric;
     v_keys text[] := '{}';
     v_owners uuid[] := '{}';
@@ -149,6 +150,7 @@ BEGIN
         END LOOP;
     END IF;
 
+    v_tids := wallet.time_ordered_ids(v_n);  -- one id per request, used by those that apply
     i := 0;
     FOREACH r IN ARRAY p_requests LOOP
         i := i + 1;
@@ -269,8 +271,9 @@ BEGIN
             CONTINUE;
         END IF;
 
-        -- Apply it: the legs, in memory.
-        v_tid := gen_random_uuid();
+        -- Apply it: the legs, in memory. The first leg's id is the transfer's (as for every entry from
+        -- before transfers); a transfer's second leg has its own.
+        v_tid := v_tids[i];
         res.transfer_id := v_tid;
         res.amount := round(r.amount, v_mu);
         res.created_at := v_now;
@@ -278,7 +281,7 @@ BEGIN
             w_bal[f] := w_bal[f] - r.amount;
             w_ver[f] := w_ver[f] + 1;
             w_touched[f] := true;
-            leg := ROW(w_ids[f], w_ver[f], gen_random_uuid(), res.entry_kind, r.amount, w_bal[f], r.idempotency_key,
+            leg := ROW(w_ids[f], w_ver[f], v_tid, res.entry_kind, r.amount, w_bal[f], r.idempotency_key,
                 v_now, v_tid, r.to_wallet_id, r.metadata)::wallet.operations;
             legs := array_append(legs, leg);
             res.entry_id := leg.id;
@@ -289,7 +292,7 @@ BEGIN
             w_bal[t] := w_bal[t] + r.amount;
             w_ver[t] := w_ver[t] + 1;
             w_touched[t] := true;
-            leg := ROW(w_ids[t], w_ver[t], gen_random_uuid(), CASE v_kind WHEN 'TRANSFER' THEN 'TRANSFER_IN' ELSE 'DEPOSIT' END,
+            leg := ROW(w_ids[t], w_ver[t], CASE WHEN f IS NULL THEN v_tid ELSE gen_random_uuid() END, CASE v_kind WHEN 'TRANSFER' THEN 'TRANSFER_IN' ELSE 'DEPOSIT' END,
                 r.amount, w_bal[t], CASE v_kind WHEN 'DEPOSIT' THEN r.idempotency_key END, v_now, v_tid,
                 r.from_wallet_id, r.metadata)::wallet.operations;
             legs := array_append(legs, leg);
