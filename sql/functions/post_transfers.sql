@@ -24,8 +24,8 @@ DECLARE
     res wallet.transfer_result;
     prior wallet.transfer_result;
     results wallet.transfer_result[] := '{}';
-    leg wallet.operations;
-    legs wallet.operations[] := '{}';
+    v_applied boolean := false;
+    v_counter_bal numeric[];  -- per request, a transfer's destination balance after it
     refusal wallet.refusals;
     refusals wallet.refusals[] := '{}';
     -- the locked wallets, in id order, and their state as the batch goes
@@ -39,6 +39,7 @@ DECLARE
     -- as -position), then this batch's (in results, referred to as +position)
     known_ix text[] := '{}';
     known_ref integer[] := '{}';
+    v_track boolean := false;  -- does any key need looking up (found before, or twice in the batch)?
     priors wallet.transfer_result[] := '{}';
     i integer;
     j integer;
@@ -76,6 +77,10 @@ BEGIN
         IF r.to_wallet_id IS NOT NULL AND array_position(w_ids, r.to_wallet_id) IS NULL THEN
             w_ids := array_append(w_ids, r.to_wallet_id);
         END IF;
+        IF r.idempotency_key IS NOT NULL AND coalesce(r.from_wallet_id, r.to_wallet_id) IS NOT NULL THEN
+            v_keys := array_append(v_keys, r.idempotency_key);
+            v_owners := array_append(v_owners, coalesce(r.from_wallet_id, r.to_wallet_id));
+        END IF;
     END LOOP;
     IF cardinality(w_ids) = 1 THEN
         SELECT ARRAY[w.balance], ARRAY[w.version], ARRAY[w.currency],
@@ -103,17 +108,13 @@ BEGIN
     w_touched := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
 
     -- What each (owner, key) of the batch did before: one probe of the (wallet_id, idempotency_key)
-    -- index per key. LIMIT 1 keeps each probe from being flattened into a scan of a hot wallet's ledger.
+    -- index per key (the keys were gathered above; a wallet that does not exist has no rows to find).
+    -- LIMIT 1 keeps each probe from being flattened into a scan of a hot wallet's ledger.
     -- Kept simple: PL/pgSQL plans it for each call, and planning a complex query costs more than running it.
-    i := 0;
-    FOREACH r IN ARRAY p_requests LOOP
-        i := i + 1;
-        v_owner := coalesce(r.from_wallet_id, r.to_wallet_id);
-        IF r.idempotency_key IS NOT NULL AND v_owner = ANY (w_ids) THEN
-            v_keys := array_append(v_keys, r.idempotency_key);
-            v_owners := array_append(v_owners, v_owner);
-        END IF;
-    END LOOP;
+    -- Keys are looked up only if one was found or occurs twice in the batch: on the common path (fresh
+    -- keys) the per-element lookup, linear in the batch, is skipped.
+    v_track := cardinality(v_keys) > cardinality(ARRAY(
+        SELECT DISTINCT (q.owner, q.key) FROM unnest(v_owners, v_keys) AS q (owner, key)));
     IF cardinality(v_keys) > 0 THEN
         FOR p IN
             SELECT q.owner, q.key, x.*
@@ -147,10 +148,12 @@ BEGIN
             priors := array_append(priors, prior);
             known_ix := array_append(known_ix, p.owner::text || ' ' || p.key);
             known_ref := array_append(known_ref, -cardinality(priors));
+            v_track := true;
         END LOOP;
     END IF;
 
     v_tids := wallet.time_ordered_ids(v_n);  -- one id per request, used by those that apply
+    v_counter_bal := array_fill(NULL::numeric, ARRAY[v_n]);
     i := 0;
     FOREACH r IN ARRAY p_requests LOOP
         i := i + 1;
@@ -214,7 +217,7 @@ BEGIN
 
         -- A key seen before (in the ledger, in the refusals, or earlier in this batch): the same request
         -- replays the original outcome, another one is refused.
-        IF r.idempotency_key IS NOT NULL THEN
+        IF v_track AND r.idempotency_key IS NOT NULL THEN
             j := array_position(known_ix, v_owner::text || ' ' || r.idempotency_key);
             IF j IS NOT NULL THEN
                 prior := CASE WHEN known_ref[j] > 0 THEN results[known_ref[j]] ELSE priors[-known_ref[j]] END;
@@ -264,55 +267,52 @@ BEGIN
                     refusal.counterparty_wallet_id := NULL;
                 END IF;
                 refusals := array_append(refusals, refusal);
-                known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
-                known_ref := array_append(known_ref, i);
+                IF v_track THEN
+                    known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
+                    known_ref := array_append(known_ref, i);
+                END IF;
             END IF;
             results[i] := res;
             CONTINUE;
         END IF;
 
-        -- Apply it: the legs, in memory. The first leg's id is the transfer's (as for every entry from
-        -- before transfers); a transfer's second leg has its own.
+        -- Apply it, in memory: its result row describes its legs, which are written from it below. The
+        -- first leg (the source's, or the only one) has the transfer's id, as every entry from before
+        -- transfers has; a transfer's second leg has its own.
         v_tid := v_tids[i];
         res.transfer_id := v_tid;
+        res.entry_id := v_tid;
         res.amount := round(r.amount, v_mu);
         res.created_at := v_now;
         IF f IS NOT NULL THEN
             w_bal[f] := w_bal[f] - r.amount;
             w_ver[f] := w_ver[f] + 1;
             w_touched[f] := true;
-            leg := ROW(w_ids[f], w_ver[f], v_tid, res.entry_kind, r.amount, w_bal[f], r.idempotency_key,
-                v_now, v_tid, r.to_wallet_id, r.metadata)::wallet.operations;
-            legs := array_append(legs, leg);
-            res.entry_id := leg.id;
-            res.seq := leg.seq;
+            res.seq := w_ver[f];
             res.balance_after := round(w_bal[f], v_mu);
         END IF;
         IF t IS NOT NULL THEN
             w_bal[t] := w_bal[t] + r.amount;
             w_ver[t] := w_ver[t] + 1;
             w_touched[t] := true;
-            leg := ROW(w_ids[t], w_ver[t], CASE WHEN f IS NULL THEN v_tid ELSE gen_random_uuid() END, CASE v_kind WHEN 'TRANSFER' THEN 'TRANSFER_IN' ELSE 'DEPOSIT' END,
-                r.amount, w_bal[t], CASE v_kind WHEN 'DEPOSIT' THEN r.idempotency_key END, v_now, v_tid,
-                r.from_wallet_id, r.metadata)::wallet.operations;
-            legs := array_append(legs, leg);
-            IF v_kind = 'DEPOSIT' THEN
-                res.entry_id := leg.id;
-                res.seq := leg.seq;
+            IF f IS NULL THEN
+                res.seq := w_ver[t];
                 res.balance_after := round(w_bal[t], v_mu);
             ELSE
-                res.counter_entry_id := leg.id;
-                res.counter_seq := leg.seq;
+                res.counter_entry_id := gen_random_uuid();
+                res.counter_seq := w_ver[t];
+                v_counter_bal[i] := w_bal[t];
             END IF;
         END IF;
+        v_applied := true;
         results[i] := res;
-        IF r.idempotency_key IS NOT NULL THEN  -- a later element with this key replays this one
+        IF v_track AND r.idempotency_key IS NOT NULL THEN  -- a later element with this key replays this one
             known_ix := array_append(known_ix, v_owner::text || ' ' || r.idempotency_key);
             known_ref := array_append(known_ref, i);
         END IF;
     END LOOP;
 
-    IF cardinality(legs) > 0 THEN
+    IF v_applied THEN
         IF cardinality(w_ids) = 1 THEN  -- one wallet (a hot wallet's batch): one row by its key
             UPDATE wallet.wallets AS w
             SET balance = w_bal[1], version = w_ver[1], updated_at = v_now
@@ -326,9 +326,17 @@ BEGIN
 
         INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
             created_at, transfer_id, counterparty_wallet_id, metadata)
-        SELECT l.wallet_id, l.seq, l.id, l.operation_type, l.amount, l.balance_after, l.idempotency_key, l.created_at,
-            l.transfer_id, l.counterparty_wallet_id, l.metadata
-        FROM unnest(legs) AS l;
+        SELECT a.wallet_id, a.seq, a.entry_id, a.entry_kind, a.amount, a.balance_after, a.idempotency_key, a.created_at,
+            a.transfer_id, CASE a.kind WHEN 'TRANSFER' THEN a.to_wallet_id END, a.metadata
+        FROM unnest(results) AS a
+        WHERE a.entry_id IS NOT NULL AND NOT a.replayed
+        UNION ALL  -- the destinations' legs of transfers between wallets
+        SELECT b.to_wallet_id, b.counter_seq, b.counter_entry_id, 'TRANSFER_IN', b.amount, b.counter_balance,
+            NULL, b.created_at, b.transfer_id, b.from_wallet_id, b.metadata
+        FROM ROWS FROM (unnest(results), unnest(v_counter_bal)) AS b (ordinal, transfer_id, kind, wallet_id, from_wallet_id,
+            to_wallet_id, amount, currency, metadata, entry_id, entry_kind, seq, balance_after, counter_entry_id,
+            counter_seq, idempotency_key, created_at, replayed, error_code, error_detail, counter_balance)
+        WHERE b.counter_entry_id IS NOT NULL AND NOT b.replayed;
     END IF;
 
     IF cardinality(refusals) > 0 THEN
