@@ -1,25 +1,29 @@
 """Locust load tests of the wallet HTTP API, with an exact check of every balance at the end.
 
-Scenarios (one User class each; pick with WALLET_SCENARIO=hot|many|read, a class name on the command
+Scenarios (one User class each; pick with WALLET_SCENARIO=hot|many|read|transfer, a class name on the command
 line, or --class-picker in the web UI):
-  hot   HotWalletUser    every user deposits into and withdraws from ONE wallet (the hot row)
-  many  ManyWalletsUser  operations spread over WALLET_LOAD_WALLETS wallets (1000), some replays
-  read  ReadHeavyUser    mostly GET wallet / GET operations over the same wallets, some writes
+  hot       HotWalletUser    every user deposits into and withdraws from ONE wallet (the hot row)
+  many      ManyWalletsUser  operations spread over WALLET_LOAD_WALLETS wallets (1000), some replays
+  read      ReadHeavyUser    mostly GET wallet / GET operations over the same wallets, some writes
+  transfer  TransferUser     transfers between random pairs of those wallets, payments from many of them into
+                             one merchant wallet, now and then a refund out of it, some replays
 
 Setup runs once, on the master (or the only process): it creates the wallets with
-`Idempotency-Key: load-<run id>-<group>-<n>` and hands their ids to the workers. Every operation
-carries its own Idempotency-Key and alternates the two body shapes ({"operation_type", "amount":
-"1.23"} and {"operationType", "amount": 1.23}). A 400 insufficient_funds on a withdrawal is a correct
+`Idempotency-Key: load-<run id>-<group>-<n>` and hands their ids to the workers. Every request carries its own
+Idempotency-Key and alternates the two body shapes (snake_case with "amount": "1.23", camelCase with "amount":
+1.23; a transfer sometimes carries metadata). A 400 insufficient_funds on a withdrawal or a transfer is a correct
 answer; 5xx, transport errors and any other 4xx are failures.
 
-The check, at the end of a test: each process tallies the operations it saw acknowledged (200);
-an operation whose outcome it never learned (transport error, 5xx, user stopped mid-request) is
-re-sent with the same Idempotency-Key, which returns the original result or applies it now, so the
-outcome becomes known either way. The workers send their tallies to the master, which verifies, for
-every wallet: GET balance = start + acknowledged deposits - acknowledged withdrawals, and the ledger
-entries after the starting version are exactly those operations (count, sums, gap-free seq, each
-balance_after). Any mismatch sets the exit code to 1; Locust itself exits 1 on any failed request.
-WALLET_LOAD_REPORT names a JSON file the check writes its result to (scripts/load.sh reads it).
+The check, at the end of a test (ledgercheck's aggregate form, the check chaos, bench and the tests share):
+each process tallies, per wallet, the net effect and the entry count of the requests it saw acknowledged (a
+transfer: -amount and one entry on its source, +amount and one entry on its destination); a request whose
+outcome it never learned (transport error, 5xx, user stopped mid-request) is re-sent with the same
+Idempotency-Key, which returns the original result or applies it now, so the outcome becomes known either way.
+The workers send their tallies to the master, which walks every wallet's new ledger entries over HTTP (gap-free
+seq, each balance_after moving the balance by exactly its amount) and compares them with the tally and the GET
+balance and version; a fingerprint of the transfer legs proves both legs of every transfer are there. Any
+mismatch sets the exit code to 1; Locust itself exits 1 on any failed request. WALLET_LOAD_REPORT names a JSON
+file the check writes its result to (scripts/load.sh reads it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import os
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -41,46 +46,62 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
+from ledgercheck import Snapshot, Tally, check_wallet, fingerprint_ok
+from ledgercheck.http import LoadError, read_wallet
+
 log = logging.getLogger("wallet.load")
 
 API = "/api/v1/wallets"
+TRANSFERS = "/api/v1/transfers"
 WALLETS = int(os.environ.get("WALLET_LOAD_WALLETS", "1000"))
 # Opening balances in cents. The hot wallet's balance random-walks around its start, so some
-# withdrawals meet insufficient funds: the guard is exercised under contention too.
-HOT_OPENING = int(Decimal(os.environ.get("WALLET_LOAD_HOT_BALANCE", "1000.00")) * 100)
-SPREAD_OPENING = int(Decimal(os.environ.get("WALLET_LOAD_BALANCE", "100.00")) * 100)
+# withdrawals meet insufficient funds: the guard is exercised under contention too. The merchant starts
+# empty: its first refunds are refused.
+OPENING = {
+    "hot": int(Decimal(os.environ.get("WALLET_LOAD_HOT_BALANCE", "1000.00")) * 100),
+    "spread": int(Decimal(os.environ.get("WALLET_LOAD_BALANCE", "100.00")) * 100),
+    "merchant": 0,
+}
+SIZE = {"hot": 1, "merchant": 1}  # wallets per group; the others have WALLETS
 MAX_CENTS = 1000  # amounts are 0.01 .. 10.00
 SETUP_CONCURRENCY = 16
-CHECK_PAGE = 1000  # the largest page GET /operations serves
 
-SCENARIOS = {"hot": "HotWalletUser", "many": "ManyWalletsUser", "read": "ReadHeavyUser"}
+SCENARIOS = {"hot": "HotWalletUser", "many": "ManyWalletsUser", "read": "ReadHeavyUser", "transfer": "TransferUser"}
 SCENARIO = os.environ.get("WALLET_SCENARIO", "").strip()
 if SCENARIO and SCENARIO not in SCENARIOS:
     raise SystemExit(f"WALLET_SCENARIO must be one of {', '.join(SCENARIOS)}, got {SCENARIO!r}")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 RNG = random.Random()  # noqa: S311 (load shapes, not secrets)
+COUNTS = ("deposits", "withdrawals", "transfers", "rejected", "replays", "resolved", "unresolved")
 
 
 def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def _cents(text: str) -> int:
-    return int(Decimal(text) * 100)
+@dataclass(frozen=True)
+class Request:
+    """One mutating request: enough to send it again with its key, and to tally it once it is acknowledged.
+    source/destination None is the outside world (a deposit has no source, a withdrawal no destination)."""
+
+    path: str
+    body: str
+    name: str
+    kind: str  # deposits | withdrawals | transfers: what the counts call it
+    source: str | None
+    destination: str | None
+    cents: int
 
 
-class Tally:
-    """What this process saw happen to each wallet during the current test."""
+class Seen:
+    """What this process saw happen during the current test."""
 
     def __init__(self) -> None:
         self.wallets: dict[str, list[str]] = {}  # group -> wallet ids, set by setup
-        self.acked: dict[str, list[int]] = {}  # wallet -> [deposited cents, withdrawn cents, deposits, withdrawals]
-        self.pending: dict[str, tuple[str, str, int, str]] = {}  # key -> (wallet, type, cents, body)
-        self.rejected = 0  # withdrawals answered insufficient_funds
-        self.replays = 0  # acknowledged operations re-sent on purpose, answered as replays
-        self.resolved = 0  # operations of unknown outcome settled by re-sending them
-        self.unresolved = 0  # ... that stayed unknown
+        self.ledger = Tally()  # per wallet: the net effect and entry count of the acknowledged requests
+        self.counts = dict.fromkeys(COUNTS, 0)  # acknowledged requests by kind, refusals, replays, settlements
+        self.pending: dict[str, Request] = {}  # key -> a request whose outcome is not known yet
         self.sent = False  # a worker sends its tally to the master once per test
         self._keys = itertools.count(1)
         self._prefix = ""
@@ -96,30 +117,17 @@ class Tally:
             self._prefix = f"lt-{uuid.uuid4().hex[:12]}-"
         return f"{self._prefix}{next(self._keys)}"
 
-    def ack(self, wallet: str, kind: str, cents: int) -> None:
-        row = self.acked.get(wallet)
-        if row is None:
-            row = self.acked[wallet] = [0, 0, 0, 0]
-        if kind == "DEPOSIT":
-            row[0] += cents
-            row[2] += 1
-        else:
-            row[1] += cents
-            row[3] += 1
+    def ack(self, req: Request) -> None:
+        self.ledger.record(req.source, req.destination, Decimal(req.cents) / 100)
+        self.counts[req.kind] += 1
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "acked": self.acked,
-            "rejected": self.rejected,
-            "replays": self.replays,
-            "resolved": self.resolved,
-            "unresolved": self.unresolved,
-        }
+        return {"ledger": self.ledger.to_wire(), **self.counts}
 
 
-TALLY = Tally()
+SEEN = Seen()
 # Master/local only: the wallets' state before the test, and the tallies received from workers.
-BASELINE: dict[str, tuple[int, int]] = {}  # wallet -> (balance cents, version)
+BASELINE: dict[str, Snapshot] = {}
 RECEIVED: dict[str, dict[str, Any]] = {}  # worker id -> its tally summary
 STATE: dict[str, Any] = {"ready": False, "run_id": ""}
 
@@ -132,11 +140,16 @@ def _session() -> requests.Session:
     return s
 
 
-def _problem_code(content: bytes | None) -> str:
+def _json(content: bytes | None) -> dict[str, Any]:
     try:
-        return str(json.loads(content or b"{}").get("code", ""))
+        doc = json.loads(content or b"{}")
     except ValueError:
-        return ""
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _problem_code(content: bytes | None) -> str:
+    return str(_json(content).get("code", ""))
 
 
 # --- setup: once, on the master or the only process ---
@@ -151,32 +164,31 @@ def on_test_start(environment: Environment, **_: Any) -> None:
     RECEIVED.clear()
     run_id = os.environ.get("WALLET_LOAD_RUN_ID") or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     STATE["run_id"] = run_id
-    groups = sorted({getattr(c, "wallet_group", "") for c in environment.user_classes} - {""})
+    groups = sorted({g for c in environment.user_classes for g in getattr(c, "wallet_groups", ())})
     http = _session()
     host = (environment.host or "").rstrip("/")
     wallets: dict[str, list[str]] = {}
     started = time.monotonic()
 
-    def create(group: str, n: int) -> tuple[str, int, int]:
-        opening = HOT_OPENING if group == "hot" else SPREAD_OPENING
+    def create(group: str, n: int) -> tuple[str, Snapshot]:
         r = http.post(
             f"{host}{API}",
-            json={"initial_balance": _money(opening)},
+            json={"initial_balance": _money(OPENING.get(group, OPENING["spread"]))},
             headers={"Idempotency-Key": f"load-{run_id}-{group}-{n}"},
             timeout=30,
         )
         if r.status_code != 201:
             raise RuntimeError(f"creating wallet {group}-{n}: HTTP {r.status_code} {r.text[:300]}")
-        w = r.json()  # a replayed create answers with the wallet as it is now: our baseline either way
-        return w["id"], _cents(w["balance"]), int(w["version"])
+        w = r.json()  # a replayed create answers with the wallet as it was created: before any of our requests
+        return w["id"], Snapshot(Decimal(w["balance"]), int(w["version"]))
 
     try:
         for group in groups:
-            count = 1 if group == "hot" else WALLETS
+            count = SIZE.get(group, WALLETS)
             ids = []
-            for wallet_id, balance, version in Pool(SETUP_CONCURRENCY).imap(create, [group] * count, range(count)):
+            for wallet_id, opening in Pool(SETUP_CONCURRENCY).imap(create, [group] * count, range(count)):
                 ids.append(wallet_id)
-                BASELINE[wallet_id] = (balance, version)
+                BASELINE[wallet_id] = opening
             wallets[group] = ids
     except Exception as exc:  # the API is down or wrong: no point in running the test
         log.error("setup failed: %s", exc)
@@ -189,7 +201,7 @@ def on_test_start(environment: Environment, **_: Any) -> None:
         ", ".join(f"{len(v)} {k} wallet(s)" for k, v in wallets.items()),
         time.monotonic() - started,
     )
-    TALLY.reset(wallets)
+    SEEN.reset(wallets)
     STATE["ready"] = True
     environment.stats.reset_all()  # the rates count from here, not from before the setup
     if isinstance(environment.runner, MasterRunner):
@@ -201,7 +213,7 @@ def on_test_start(environment: Environment, **_: Any) -> None:
 def on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.register_message("wallet_setup", lambda environment, msg, **kw: TALLY.reset(msg.data))
+        runner.register_message("wallet_setup", lambda environment, msg, **kw: SEEN.reset(msg.data))
         runner.register_message("wallet_flush", on_flush, concurrent=True)
     elif isinstance(runner, MasterRunner):
         runner.register_message("wallet_tally", on_tally)
@@ -213,69 +225,88 @@ def on_init(environment: Environment, **_: Any) -> None:
 class WalletUser(FastHttpUser):
     abstract = True
     wait_time = constant(0)
-    wallet_group = "spread"
+    wallet_groups: tuple[str, ...] = ("spread",)
 
     def on_start(self) -> None:
         deadline = time.monotonic() + 60
-        while self.wallet_group not in TALLY.wallets:
+        while not all(g in SEEN.wallets for g in self.wallet_groups):
             if time.monotonic() > deadline:
                 log.error("no wallets from setup after 60 s; this user stops")
                 self.stop()
                 return
             gevent.sleep(0.05)
-        self.ids = TALLY.wallets[self.wallet_group]
-        self.last_acked: tuple[str, str, str] | None = None  # (wallet, key, body) for replays
+        self.ids = SEEN.wallets[self.wallet_groups[0]]
+        self.last_acked: tuple[str, Request] | None = None  # for replays
 
-    def operate(self, wallet: str, kind: str) -> None:
-        cents = RNG.randint(1, MAX_CENTS)
-        key = TALLY.next_key()
-        if RNG.random() < 0.5:
-            body = f'{{"operation_type":"{kind}","amount":"{_money(cents)}"}}'
-        else:  # a JSON number, written out exactly (never through a float)
-            body = f'{{"operationType":"{kind}","amount":{_money(cents)}}}'
-        TALLY.pending[key] = (wallet, kind, cents, body)
+    def send(self, req: Request) -> None:
+        key = SEEN.next_key()
+        SEEN.pending[key] = req
         with self.client.post(
-            f"{API}/{wallet}/operation",
-            data=body,
-            headers={"Content-Type": "application/json", "Idempotency-Key": key},
-            name=f"{API}/[id]/operation {kind}",
+            req.path,
+            data=req.body,
+            headers={**JSON_HEADERS, "Idempotency-Key": key},
+            name=req.name,
             catch_response=True,
         ) as r:
             status = r.status_code
-            if status == 200:
-                del TALLY.pending[key]
-                TALLY.ack(wallet, kind, cents)
-                self.last_acked = (wallet, key, body)
+            if status in (200, 201):
+                del SEEN.pending[key]
+                SEEN.ack(req)
+                self.last_acked = (key, req)
                 r.success()
-            elif status == 400 and kind == "WITHDRAW" and b'"insufficient_funds"' in (r.content or b""):
-                del TALLY.pending[key]
-                TALLY.rejected += 1
+            elif status == 400 and req.source is not None and _problem_code(r.content) == "insufficient_funds":
+                del SEEN.pending[key]
+                SEEN.counts["rejected"] += 1
                 r.success()
             elif status == 0 or status >= 500:  # outcome unknown: stays pending, settled at the end
                 r.failure(f"HTTP {status} {_problem_code(r.content) or r.error}")
             else:  # an answer, but a wrong one: nothing was applied
-                del TALLY.pending[key]
+                del SEEN.pending[key]
                 r.failure(f"HTTP {status} {_problem_code(r.content)}")
 
+    def operate(self, wallet: str, kind: str) -> None:
+        cents = RNG.randint(1, MAX_CENTS)
+        if RNG.random() < 0.5:
+            body = f'{{"operation_type":"{kind}","amount":"{_money(cents)}"}}'
+        else:  # a JSON number, written out exactly (never through a float)
+            body = f'{{"operationType":"{kind}","amount":{_money(cents)}}}'
+        # The client's intent: a deposit brings money in from the outside world, a withdrawal takes it out.
+        source, destination, counted = (
+            (None, wallet, "deposits") if kind == "DEPOSIT" else (wallet, None, "withdrawals")
+        )
+        self.send(
+            Request(
+                f"{API}/{wallet}/operation", body, f"{API}/[id]/operation {kind}", counted, source, destination, cents
+            )
+        )
+
+    def transfer(self, source: str, destination: str, label: str) -> None:
+        cents = RNG.randint(1, MAX_CENTS)
+        meta = f',"metadata":{{"scenario":"{label}","n":{cents}}}' if RNG.random() < 0.25 else ""
+        if RNG.random() < 0.5:
+            body = f'{{"from_wallet_id":"{source}","to_wallet_id":"{destination}","amount":"{_money(cents)}"{meta}}}'
+        else:
+            body = f'{{"fromWalletId":"{source}","toWalletId":"{destination}","amount":{_money(cents)}{meta}}}'
+        self.send(Request(TRANSFERS, body, f"{TRANSFERS} {label}", "transfers", source, destination, cents))
+
     def replay(self) -> None:
-        """Re-sends the last acknowledged operation with its key: must answer replayed, change nothing."""
+        """Re-sends the last acknowledged request with its key: must answer replayed, change nothing."""
         if self.last_acked is None:
             return
-        wallet, key, body = self.last_acked
+        key, req = self.last_acked
         with self.client.post(
-            f"{API}/{wallet}/operation",
-            data=body,
-            headers={"Content-Type": "application/json", "Idempotency-Key": key},
-            name=f"{API}/[id]/operation replay",
+            req.path,
+            data=req.body,
+            headers={**JSON_HEADERS, "Idempotency-Key": key},
+            name=f"{req.name.split(' ')[0]} replay",
             catch_response=True,
         ) as r:
-            if r.status_code == 200 and b'"replayed":true' in (r.content or b""):
-                TALLY.replays += 1
+            if r.status_code in (200, 201) and _json(r.content).get("replayed") is True:
+                SEEN.counts["replays"] += 1
                 r.success()
-            elif r.status_code == 200:  # applied a second time: count it so the check sees the truth
-                kind, cents = _kind_cents(body)
-                TALLY.ack(wallet, kind, cents)
-                r.failure("replay applied the operation again")
+            elif r.status_code in (200, 201):  # applied a second time: count it so the check sees the truth
+                SEEN.ack(req)
+                r.failure("replay applied the request again")
             else:
                 r.failure(f"HTTP {r.status_code} {_problem_code(r.content) or r.error}")
 
@@ -296,16 +327,10 @@ class WalletUser(FastHttpUser):
                 r.failure(f"HTTP {r.status_code} {_problem_code(r.content) or r.error}")
 
 
-def _kind_cents(body: str) -> tuple[str, int]:
-    data = json.loads(body)
-    kind = data.get("operation_type") or data.get("operationType")
-    return kind, _cents(str(data["amount"]))
-
-
 class HotWalletUser(WalletUser):
     """Every user hammers the same wallet: one row, every operation serialised on its lock."""
 
-    wallet_group = "hot"
+    wallet_groups = ("hot",)
 
     @task
     def deposit(self) -> None:
@@ -355,6 +380,35 @@ class ReadHeavyUser(WalletUser):
         self.operate(RNG.choice(self.ids), "WITHDRAW")
 
 
+class TransferUser(WalletUser):
+    """Money moving between wallets: random pairs of WALLET_LOAD_WALLETS wallets (A->B meets B->A), payments
+    from many payers into one merchant wallet (hot on the receiving side), refunds out of it (hot on the paying
+    side), and now and then a deliberate replay."""
+
+    wallet_groups = ("spread", "merchant")
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.merchant = SEEN.wallets.get("merchant", [""])[0]
+
+    @task(5)
+    def pair(self) -> None:
+        source, destination = RNG.sample(self.ids, 2)
+        self.transfer(source, destination, "pair")
+
+    @task(4)
+    def pay_merchant(self) -> None:
+        self.transfer(RNG.choice(self.ids), self.merchant, "payment")
+
+    @task(1)
+    def refund(self) -> None:
+        self.transfer(self.merchant, RNG.choice(self.ids), "refund")
+
+    @task(1)
+    def replay_last(self) -> None:
+        self.replay()
+
+
 if SCENARIO:  # only the chosen scenario's class stays runnable
     for _name in SCENARIOS.values():
         if _name != SCENARIOS[SCENARIO]:
@@ -365,50 +419,47 @@ if SCENARIO:  # only the chosen scenario's class stays runnable
 
 
 def settle_pending(host: str) -> None:
-    """Re-sends each operation whose outcome is unknown with its own key: the answer is its outcome."""
-    if not TALLY.pending:
+    """Re-sends each request whose outcome is unknown with its own key: the answer is its outcome."""
+    if not SEEN.pending:
         return
     http = _session()
-    pending, TALLY.pending = TALLY.pending, {}
+    pending, SEEN.pending = SEEN.pending, {}
 
-    def settle(item: tuple[str, tuple[str, str, int, str]]) -> None:
-        key, (wallet, kind, cents, body) = item
+    def settle(item: tuple[str, Request]) -> None:
+        key, req = item
         for attempt in range(6):
             try:
                 r = http.post(
-                    f"{host}{API}/{wallet}/operation",
-                    data=body,
-                    headers={**JSON_HEADERS, "Idempotency-Key": key},
-                    timeout=30,
+                    f"{host}{req.path}", data=req.body, headers={**JSON_HEADERS, "Idempotency-Key": key}, timeout=30
                 )
             except requests.RequestException:
                 gevent.sleep(0.2 * 2**attempt)
                 continue
-            if r.status_code == 200:
-                TALLY.ack(wallet, kind, cents)
-                TALLY.resolved += 1
+            if r.status_code in (200, 201):
+                SEEN.ack(req)
+                SEEN.counts["resolved"] += 1
                 return
             if r.status_code == 400 and _problem_code(r.content) == "insufficient_funds":
-                TALLY.resolved += 1
+                SEEN.counts["resolved"] += 1
                 return
             if r.status_code < 500:
                 break
             gevent.sleep(0.2 * 2**attempt)
-        log.error("operation %s on wallet %s: outcome still unknown", key, wallet)
-        TALLY.unresolved += 1
+        log.error("request %s (%s): outcome still unknown", key, req.name)
+        SEEN.counts["unresolved"] += 1
 
-    log.info("settling %d operation(s) of unknown outcome by re-sending them with their keys", len(pending))
+    log.info("settling %d request(s) of unknown outcome by re-sending them with their keys", len(pending))
     Pool(SETUP_CONCURRENCY).map(settle, pending.items())
 
 
 def on_flush(environment: Environment, msg: Any, **_: Any) -> None:
     """Worker: the master is stopping the test. Stop our users, settle, send our tally once."""
-    if TALLY.sent:
+    if SEEN.sent:
         return
     environment.runner.stop()  # type: ignore[union-attr]
     settle_pending((environment.host or "").rstrip("/"))
-    TALLY.sent = True
-    environment.runner.send_message("wallet_tally", TALLY.summary())  # type: ignore[union-attr]
+    SEEN.sent = True
+    environment.runner.send_message("wallet_tally", SEEN.summary())  # type: ignore[union-attr]
 
 
 def on_tally(environment: Environment, msg: Any, **_: Any) -> None:
@@ -440,90 +491,53 @@ def on_test_stop(environment: Environment, **_: Any) -> None:
         return
     STATE["ready"] = False
     settle_pending((environment.host or "").rstrip("/"))
-    check(environment, [TALLY.summary()], [])
+    check(environment, [SEEN.summary()], [])
 
 
 def check(environment: Environment, tallies: list[dict[str, Any]], missing_workers: list[str]) -> None:
     started = time.monotonic()
     host = (environment.host or "").rstrip("/")
-    expected: dict[str, list[int]] = {w: [0, 0, 0, 0] for w in BASELINE}
-    totals = {"rejected": 0, "replays": 0, "resolved": 0, "unresolved": 0}
+    ledger = Tally()
+    totals = dict.fromkeys(COUNTS, 0)
     for t in tallies:
-        for wallet, row in t["acked"].items():
-            acc = expected.setdefault(wallet, [0, 0, 0, 0])
-            for i in range(4):
-                acc[i] += row[i]
+        ledger.merge(t["ledger"])
         for k in totals:
             totals[k] += t[k]
-    problems: list[str] = [f"no tally from worker {w} (its operations are not accounted for)" for w in missing_workers]
+    problems = [f"no tally from worker {w} (its requests are not accounted for)" for w in missing_workers]
     if totals["unresolved"]:
-        problems.append(f"{totals['unresolved']} operation(s) whose outcome stayed unknown")
+        problems.append(f"{totals['unresolved']} request(s) whose outcome stayed unknown")
+    problems += [
+        f"{w}: operated on, but not created by this test's setup" for w in sorted(ledger.net.keys() - BASELINE.keys())
+    ]
     http = _session()
 
-    def verify(wallet: str) -> list[str]:
-        deposited, withdrawn, deposits, withdrawals = expected[wallet]
-        opening, version0 = BASELINE.get(wallet, (None, None))
-        if opening is None or version0 is None:
-            return [f"{wallet}: operated on, but not created by this test's setup"]
-        want = opening + deposited - withdrawn
-        out = []
-        r = http.get(f"{host}{API}/{wallet}", timeout=30)
-        if r.status_code != 200:
-            return [f"{wallet}: GET answered HTTP {r.status_code}"]
-        w = r.json()
-        if _cents(w["balance"]) != want:
-            out.append(f"{wallet}: balance {w['balance']}, expected {_money(want)}")
-        # The ledger after the starting version must be exactly the acknowledged operations.
-        seq, running, count, dep, wd, after = version0, opening, 0, 0, 0, version0
-        while True:
-            r = http.get(f"{host}{API}/{wallet}/operations", params={"after": after, "limit": CHECK_PAGE}, timeout=30)
-            if r.status_code != 200:
-                return [*out, f"{wallet}: GET operations answered HTTP {r.status_code}"]
-            page = r.json()
-            for op in page["items"]:
-                seq += 1
-                amount = _cents(op["amount"])
-                if op["operation_type"] == "DEPOSIT":
-                    running += amount
-                    dep += amount
-                else:
-                    running -= amount
-                    wd += amount
-                count += 1
-                if op["seq"] != seq:
-                    return [*out, f"{wallet}: ledger seq {op['seq']} where {seq} was next"]
-                if _cents(op["balance_after"]) != running:
-                    got = op["balance_after"]
-                    return [*out, f"{wallet}: seq {seq} balance_after {got}, running sum {_money(running)}"]
-            if page["next_after"] is None:
-                break
-            after = page["next_after"]
-        if count != deposits + withdrawals:
-            out.append(f"{wallet}: {count} new ledger entries, {deposits + withdrawals} acknowledged operations")
-        if (dep, wd) != (deposited, withdrawn):
-            out.append(
-                f"{wallet}: ledger deposits/withdrawals {_money(dep)}/{_money(wd)}, "
-                f"acknowledged {_money(deposited)}/{_money(withdrawn)}"
-            )
-        if running != want:
-            out.append(f"{wallet}: last balance_after {_money(running)}, expected {_money(want)}")
-        if int(w["version"]) != version0 + count:
-            out.append(f"{wallet}: version {w['version']}, expected {version0 + count}")
-        return out
+    def verify(wallet: str) -> tuple[list[str], int | None]:
+        opening = BASELINE[wallet]
+        try:
+            closing, entries = read_wallet(http, host, wallet, opening.version)
+        except (LoadError, requests.RequestException, ValueError, KeyError) as exc:
+            return [f"{wallet}: could not be read: {exc!r}"], None
+        return check_wallet(wallet, opening, closing, entries, ledger)
 
+    shares: list[int | None] = []
     try:
-        for found in Pool(SETUP_CONCURRENCY).imap_unordered(verify, list(expected)):
+        for found, share in Pool(SETUP_CONCURRENCY).imap_unordered(verify, list(BASELINE)):
             problems.extend(found)
+            shares.append(share)
     except Exception as exc:
         problems.append(f"the check could not finish: {exc!r}")
-    ops = sum(r[2] + r[3] for r in expected.values())
+    if None not in shares and not fingerprint_ok(sum(s or 0 for s in shares)):
+        problems.append(
+            "the transfers' legs do not cancel out: a leg missing or doubled, naming another wallet, or moving "
+            "another amount than its pair (each signed by its balance_after)"
+        )
+    requests_acked = totals["deposits"] + totals["withdrawals"] + totals["transfers"]
     result = {
         "ok": not problems,
         "run_id": STATE["run_id"],
-        "wallets": len(expected),
-        "acknowledged_operations": ops,
-        "deposits": sum(r[2] for r in expected.values()),
-        "withdrawals": sum(r[3] for r in expected.values()),
+        "wallets": len(BASELINE),
+        "acknowledged_operations": requests_acked,
+        "ledger_entries": ledger.acknowledged_entries,
         **totals,
         "problems": problems[:50],
         "problem_count": len(problems),
@@ -533,11 +547,16 @@ def check(environment: Environment, tallies: list[dict[str, Any]], missing_worke
         environment.process_exit_code = 1
         log.error("BALANCE CHECK FAILED (%d problem(s)):\n  %s", len(problems), "\n  ".join(problems[:20]))
     log.info(
-        "balance check %s: %d wallet(s), %d acknowledged operation(s), %d withdrawal(s) refused for "
-        "insufficient funds, %d replay(s), %d unknown outcome(s) settled; ledger walked in %.1f s",
+        "balance check %s: %d wallet(s), %d acknowledged request(s) (%d deposit(s), %d withdrawal(s), %d "
+        "transfer(s): %d ledger entries), %d refused for insufficient funds, %d replay(s), %d unknown outcome(s) "
+        "settled; ledger walked in %.1f s",
         "passed" if not problems else "FAILED",
-        len(expected),
-        ops,
+        len(BASELINE),
+        requests_acked,
+        totals["deposits"],
+        totals["withdrawals"],
+        totals["transfers"],
+        ledger.acknowledged_entries,
         totals["rejected"],
         totals["replays"],
         totals["resolved"],

@@ -61,41 +61,29 @@ start_api() { # start_api WORKERS BATCHING
 
 total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM wallet.wallets"; }
 
-# run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check:
-# the balances moved by exactly the sum of this run's ledger entries (found by their keys), every
-# acknowledged operation is among them, and at most CONNECTIONS more (in flight when wrk stopped).
+# run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check
+# (python -m ledgercheck keys, the one shared with chaos, Locust and the tests): the run's entries, found by
+# their keys, are every acknowledged request and at most CONNECTIONS more (in flight when wrk stopped); every
+# leg of their transfers, signed by its own balance_after arithmetic, moved the sum of the balances from
+# before to after exactly; and wallet.verify_ledger() has no rows.
 declare -A RPS
 run() {
-    local label=$1 workers=$2 script=$3 seconds=$4 token before after line check d w t applied
+    local label=$1 workers=$2 script=$3 seconds=$4 token before line check d w t
     token="$RANDOM$RANDOM"
     before=$(total_balance)
     line=$(BENCH_RUN="$token" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
         -s "loadtest/wrk/$script.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
     sleep 1 # let the requests wrk abandoned at the deadline finish
-    after=$(total_balance)
     d=$(sed 's/.*deposits=\([0-9]*\).*/\1/' <<<"$line")
     w=$(sed 's/.*withdrawals=\([0-9]*\).*/\1/' <<<"$line")
     t=$(sed 's/.*transfers=\([0-9]*\).*/\1/' <<<"$line")
-    d=$((d + t)) # a transfer is one keyed entry (its source's leg); its legs together move no money
     check="-"
     if [ "$script" != get_wallet ]; then
-        # The run's transfers are found by their keys; every leg of them counts, signed by the one
-        # definition of what each kind of entry does (wallet.entry_kinds).
-        applied=$(psql_admin "$BENCH_DB" -qtA -F ' ' -c "
-            WITH run AS (SELECT transfer_id FROM wallet.operations WHERE idempotency_key LIKE 'bench-$token-%')
-            SELECT (SELECT count(*) FROM run),
-                $before + coalesce(sum(k.direction * o.amount), 0) = $after,
-                (SELECT count(*) FROM wallet.verify_ledger())
-            FROM wallet.operations AS o JOIN wallet.entry_kinds AS k ON k.kind = o.operation_type
-            WHERE o.transfer_id IN (SELECT transfer_id FROM run)")
-        read -r count sums_match inconsistent <<<"$applied"
-        if [ "$sums_match" = t ] && [ "$inconsistent" = 0 ] && [ "$count" -ge $((d + w)) ] \
-            && [ "$count" -le $((d + w + CONNECTIONS)) ]; then
-            check="exact($count entries, $((count - d - w)) unacknowledged)"
-        else
-            check="MISMATCH(entries $count, acknowledged $((d + w)), sums match: $sums_match, verify_ledger rows: $inconsistent)"
-            FAILED=1
-        fi
+        # Each request leaves one keyed entry (a transfer's on its source); the password travels in the environment.
+        check=$(PGPASSWORD=$POSTGRES_PASSWORD .venv/bin/python -m ledgercheck keys \
+            --dsn "postgresql://postgres@127.0.0.1:$PG_PORT/$BENCH_DB" --prefix "bench-$token-" \
+            --acknowledged $((d + w + t)) --slack "$CONNECTIONS" --before "$before") ||
+            { FAILED=1; check=${check:-"MISMATCH(the check did not run; see above)"}; }
     fi
     RPS[$label-$workers]=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
     printf '%-8s %-28s %s ledger=%s\n' "$workers" "$label" "${line#RESULT }" "$check" | tee -a "$OUT/results.txt"

@@ -1,6 +1,6 @@
 """The fault-injection ("chaos") run: many clients move money between a few wallets while PgBouncer, PostgreSQL
 and API workers are killed under them; afterwards the ledger must hold every acknowledged operation exactly
-once and nothing else.
+once and nothing else (the check: ledgercheck.reconcile).
 
 It brings up a private stack of its own (cluster, PgBouncer, API with 2 workers, on ports of its own, in a state
 folder of its own), never the default one, and tears it down at the end. Every loop is bounded in time.
@@ -33,6 +33,9 @@ from typing import Any
 import asyncpg
 import httpx
 from dotenv import dotenv_values
+
+from ledgercheck import Movement, Snapshot, reconcile
+from ledgercheck.pg import load
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "scripts" / "stack.sh"
@@ -274,8 +277,7 @@ class Op:
     target: int | None = None  # the destination of a transfer
     attempts: int = 0
     outcome: str = "pending"  # acked | refused | failed | pending
-    op_id: str | None = None
-    seq: int | None = None
+    transfer_id: str | None = None  # the one the API answered with (a deposit or withdrawal is a transfer too)
     note: str = ""
     history: list[str] = field(default_factory=list)  # each attempt: when it started and ended (UTC), and how
 
@@ -355,20 +357,21 @@ async def operate(client: httpx.AsyncClient, op: Op, wallets: list[str], stats: 
         ) or cents(doc.get("amount", "0")) != op.cents:
             op.outcome, op.note = "failed", f"201 for another transfer: {doc}"
         else:
-            op.outcome, op.op_id = "acked", doc["id"]  # the transfer's id: both legs carry it
+            op.outcome, op.transfer_id = "acked", doc["id"]  # the transfer's id: both legs carry it
     elif r.status_code == 200:
         if doc.get("operation_type") != op.kind or cents(doc.get("amount", "0")) != op.cents:
             op.outcome, op.note = "failed", f"200 for another operation: {doc}"
         else:
-            op.outcome, op.op_id, op.seq = "acked", doc["id"], doc["seq"]
+            op.outcome, op.transfer_id = "acked", doc["transfer_id"]
     elif r.status_code == 400 and doc.get("code") == "insufficient_funds":
         op.outcome = "refused"
     else:
         op.outcome, op.note = "failed", f"{r.status_code} {doc.get('code')}: {doc.get('detail')}"
 
 
-async def create_wallets(client: httpx.AsyncClient, run: str, count: int, stats: Stats) -> list[str]:
-    ids = []
+async def create_wallets(client: httpx.AsyncClient, run: str, count: int, stats: Stats) -> dict[str, Snapshot]:
+    """The wallets and their openings (balance and version as created): the run's entries come after them."""
+    openings = {}
     for i in range(count):
         op = Op(f"chaos-{run}-wallet-{i}", i, "CREATE", cents(INITIAL_BALANCES[i]))
         r = await send(
@@ -376,8 +379,9 @@ async def create_wallets(client: httpx.AsyncClient, run: str, count: int, stats:
         )
         if r is None or r.status_code != 201:
             raise RunError(f"creating wallet {i}: {r.status_code if r else 'no answer'} {r.text if r else ''}")
-        ids.append(r.json()["id"])
-    return ids
+        w = r.json()
+        openings[w["id"]] = Snapshot(Decimal(w["balance"]), int(w["version"]))
+    return openings
 
 
 # --- the faults ---------------------------------------------------------------------------------------------
@@ -476,13 +480,14 @@ async def inject_faults(stack: Stack, profile: Profile, client: httpx.AsyncClien
             return
 
 
-async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tuple[list[str], float]:
+async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tuple[dict[str, Snapshot], float]:
     limits = httpx.Limits(max_connections=profile.clients + 8, max_keepalive_connections=profile.clients + 8)
     async with (
         httpx.AsyncClient(base_url=stack.url, timeout=CLIENT_TIMEOUT, limits=limits) as client,
         httpx.AsyncClient(base_url=stack.url, timeout=CLIENT_TIMEOUT) as probe,
     ):
-        wallets = await create_wallets(client, run, profile.wallets, stats)
+        openings = await create_wallets(client, run, profile.wallets, stats)
+        wallets = list(openings)
         t0 = time.monotonic()
         stopping = asyncio.Event()
 
@@ -517,120 +522,49 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
         for t in done:
             if t.exception() is not None:
                 raise RunError(f"a client crashed: {t.exception()!r}")
-        return wallets, time.monotonic() - t0
+        return openings, time.monotonic() - t0
 
 
 # --- the verdict ----------------------------------------------------------------------------------------------
 
 
-async def verify(stack: Stack, wallets: list[str], stats: Stats) -> dict[str, int]:
+def movement(op: Op, wallets: list[str]) -> Movement:
+    """What the client asked for, and what it was told (a failed or pending operation may have applied)."""
+    wallet = wallets[op.wallet]
+    source, destination = {
+        "DEPOSIT": (None, wallet),
+        "WITHDRAW": (wallet, None),
+        "TRANSFER": (wallet, wallets[op.target] if op.target is not None else None),
+    }[op.kind]
+    outcome = op.outcome if op.outcome in ("acked", "refused") else "unknown"
+    return Movement(op.key, source, destination, op.amount, outcome, op.transfer_id)  # type: ignore[arg-type]
+
+
+async def verify(stack: Stack, openings: dict[str, Snapshot], stats: Stats) -> dict[str, int]:
     """Checks the ledger, read directly from PostgreSQL as the superuser, against what the clients were told."""
     con = await asyncpg.connect(stack.admin_dsn(), timeout=10)
     try:
-        rows = await con.fetch(
-            "SELECT wallet_id::text, seq, id::text, operation_type, amount, idempotency_key, created_at,"
-            " transfer_id::text, counterparty_wallet_id::text"
-            " FROM wallet.operations WHERE wallet_id = ANY($1::uuid[]) ORDER BY wallet_id, seq",
-            wallets,
-        )
-        balances = {
-            r["id"]: r["balance"]
-            for r in await con.fetch("SELECT id::text, balance FROM wallet.wallets WHERE id = ANY($1::uuid[])", wallets)
-        }
-        unverified = await con.fetch("SELECT * FROM wallet.verify_ledger()")
-        negative = await con.fetchval("SELECT count(*) FROM wallet.wallets WHERE balance < 0")
+        ledger = await load(con, list(openings))
     finally:
         await con.close()
-
-    by_key = {op.key: op for op in stats.ops}
-    index = {w: i for i, w in enumerate(wallets)}
-    # A transfer's destination leg carries no key: it belongs to the client operation whose source leg
-    # (which carries the key) has its transfer id.
-    key_of_transfer = {r["transfer_id"]: r["idempotency_key"] for r in rows if r["operation_type"] == "TRANSFER_OUT"}
-    entries: dict[str, list[Any]] = {}
-    arrivals: dict[str, list[Any]] = {}  # key -> the TRANSFER_IN legs of its transfer
-    phantom = 0
-    for r in rows:
-        key = r["idempotency_key"]
-        if key is None and r["seq"] == 1 and r["amount"] == Decimal(INITIAL_BALANCES[index[r["wallet_id"]]]):
-            continue  # the opening balance
-        if r["operation_type"] == "TRANSFER_IN":
-            op = by_key.get(key_of_transfer.get(r["transfer_id"], ""))
-            if op is None or op.target is None or index[r["wallet_id"]] != op.target:
-                phantom += 1
-                stats.findings.append(f"arrival of no client transfer: {dict(r)}")
-            else:
-                arrivals.setdefault(op.key, []).append(r)
-            continue
-        op = by_key.get(key) if key is not None else None
-        if op is None or index[r["wallet_id"]] != op.wallet:
-            phantom += 1
-            stats.findings.append(f"ledger row of no client operation: {dict(r)}")
-            continue
-        entries.setdefault(key, []).append(r)
-
-    lost = duplicated = refused_applied = mismatched = 0
-    for op in stats.ops:
-        found = entries.get(op.key, [])
-        duplicated += max(0, len(found) - 1)
-        if len(found) > 1:
-            stats.findings.append(f"{op.key} is in the ledger {len(found)} times")
-        legs_in = arrivals.get(op.key, [])
-        duplicated += max(0, len(legs_in) - 1)
-        if op.outcome == "acked":
-            if not found or (op.kind == "TRANSFER" and not legs_in):
-                lost += 1
-                stats.findings.append(
-                    f"acknowledged {op.key} ({op.kind} {op.amount}, id {op.op_id}) is not in the ledger, "
-                    f"or not both of its legs: {[dict(r) for r in found + legs_in]}"
-                )
-            elif op.kind == "TRANSFER" and any(
-                (r["transfer_id"], r["amount"]) != (op.op_id, op.amount) for r in found + legs_in
-            ):
-                mismatched += 1
-                stats.findings.append(
-                    f"{op.key}: acknowledged transfer {op.op_id}; legs {[dict(r) for r in found + legs_in]}"
-                )
-            elif op.kind != "TRANSFER" and any(
-                (r["id"], r["seq"], r["operation_type"], r["amount"]) != (op.op_id, op.seq, op.kind, op.amount)
-                for r in found
-            ):
-                mismatched += 1
-                stats.findings.append(
-                    f"{op.key}: acknowledged {op.op_id} seq {op.seq}; ledger has {[dict(r) for r in found]}"
-                )
-        elif op.outcome == "refused" and found:
-            refused_applied += 1
-            stats.findings.append(
-                f"{op.key} ({op.kind} {op.amount}) was refused (insufficient funds) but is in the ledger: "
-                f"{dict(found[0])}; attempts (UTC): {', '.join(op.history)}"
-            )
-        elif found:  # failed or pending, and applied
-            stats.findings.append(f"{op.key} ({op.outcome}: {op.note}) is in the ledger; attempts: {op.history}")
-
-    expected = [Decimal(b) for b in INITIAL_BALANCES[: len(wallets)]]
-    for op in stats.ops:
-        if op.outcome == "acked":
-            expected[op.wallet] += op.amount if op.kind == "DEPOSIT" else -op.amount
-            if op.target is not None:  # a transfer: what left the source arrived at the destination
-                expected[op.target] += op.amount
-    wrong_balances = sum(balances[w] != expected[i] for i, w in enumerate(wallets))
-    for i, w in enumerate(wallets):
-        if balances[w] != expected[i]:
-            stats.findings.append(f"wallet {w}: balance {balances[w]}, acknowledged operations make {expected[i]}")
-    for r in unverified:
-        stats.findings.append(f"verify_ledger: {dict(r)}")
+    wallets = list(openings)
+    report = reconcile(openings, [movement(op, wallets) for op in stats.ops], ledger.entries, ledger.closings)
+    stats.findings.extend(report.findings)
+    if report.counts["refused_but_applied"]:  # when each attempt started and ended tells the race
+        applied = {f.split(" ", 2)[1] for f in report.findings if f.startswith("refused_but_applied: ")}
+        for op in stats.ops:
+            if op.outcome == "refused" and op.key in applied:
+                stats.findings.append(f"{op.key} attempts (UTC): {', '.join(op.history)}")
+    for row in ledger.inconsistent:
+        stats.findings.append(f"verify_ledger: {row}")
+    counts = report.counts
     return {
-        "lost": lost,
-        "duplicated": duplicated,
-        "mismatched": mismatched,
-        "refused_but_applied": refused_applied,
-        "phantom": phantom,
+        **{k: counts[k] for k in ("lost", "duplicated", "mismatched", "refused_but_applied", "phantom")},
         "pending": sum(op.outcome == "pending" for op in stats.ops),
         "unexpected_4xx": sum(op.outcome == "failed" for op in stats.ops),
-        "verify_ledger_rows": len(unverified),
-        "negative_balances": int(negative),
-        "wrong_balances": wrong_balances,
+        "verify_ledger_rows": len(ledger.inconsistent),
+        "negative_balances": sum(c.balance < 0 for c in ledger.closings.values()),
+        **{k: counts[k] for k in ("wrong_balances", "bad_walks", "unbalanced")},
     }
 
 
@@ -691,9 +625,9 @@ def main() -> int:
         times = {"stack_up": time.monotonic() - started}
         say(f"stack up in {times['stack_up']:.1f} s; {profile.clients} clients for ~{profile.load_seconds:g} s")
         run = f"{seed}-{os.getpid()}"
-        wallets, times["load"] = asyncio.run(run_load(stack, profile, run, stats))
+        openings, times["load"] = asyncio.run(run_load(stack, profile, run, stats))
         t = time.monotonic()
-        checks = asyncio.run(verify(stack, wallets, stats))
+        checks = asyncio.run(verify(stack, openings, stats))
         times["verify"] = time.monotonic() - t
         stats.server_retries = stack.server_retries()
         if stats.retry_causes["HTTP 500"]:

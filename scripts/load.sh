@@ -4,10 +4,10 @@
 #   load.sh headless  one bounded run; CSV files and the HTML report go to .run/load/<time>-<scenario>/;
 #                     prints requests/s and p50/p95/p99 per request type; exits non-zero on any failed
 #                     request (5xx, transport error, unexpected 4xx) or when the final check finds a
-#                     wallet whose balance or ledger differs from the acknowledged operations.
-# Settings (environment): SCENARIO hot|many|read (hot), DURATION seconds (60), USERS (64),
+#                     wallet whose balance or ledger differs from the acknowledged requests (ledgercheck).
+# Settings (environment): SCENARIO hot|many|read|transfer (hot), DURATION seconds (60), USERS (64),
 # SPAWN_RATE users started per second (= USERS), PROCESSES Locust worker processes (1; 0 = one
-# process that is master and worker at once), WALLETS for many/read (1000), WEB_PORT (8089),
+# process that is master and worker at once), WALLETS for many/read/transfer (1000), WEB_PORT (8089),
 # LOAD_HOST (default http://$WALLET_API_HOST:$WALLET_API_PORT from .env, i.e. http://127.0.0.1:8000).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -31,7 +31,10 @@ for v in DURATION USERS SPAWN_RATE WALLETS WEB_PORT; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ $PROCESSES =~ ^[0-9]+$ ]] || die "PROCESSES must be 0 or a positive integer, got '$PROCESSES'"
-case "$SCENARIO" in hot | many | read) ;; *) die "SCENARIO must be hot, many or read, got '$SCENARIO'" ;; esac
+case "$SCENARIO" in
+    hot | many | read | transfer) ;;
+    *) die "SCENARIO must be hot, many, read or transfer, got '$SCENARIO'" ;;
+esac
 [ -x "$LOCUST" ] || die "$LOCUST is missing: run make venv"
 
 # Fail early and clearly when there is nothing to load.
@@ -46,7 +49,7 @@ common=(-f "$ROOT/loadtest/locustfile.py" --host "$HOST" --users "$USERS" --spaw
 [ "$PROCESSES" = 0 ] || common+=(--processes "$PROCESSES")
 
 if [ "$MODE" = ui ]; then
-    # No WALLET_SCENARIO: the class picker offers all three scenarios (a chosen SCENARIO is preselected
+    # No WALLET_SCENARIO: the class picker offers all four scenarios (a chosen SCENARIO is preselected
     # only in headless mode). The balance check runs when a test is stopped; its result is logged here.
     say "Locust web UI on http://127.0.0.1:$WEB_PORT against $HOST ($PROCESSES worker process(es)); Ctrl-C stops it"
     exec "$LOCUST" "${common[@]}" --web-host 127.0.0.1 --web-port "$WEB_PORT" --class-picker
@@ -98,9 +101,10 @@ except (OSError, ValueError):
     print("balance check: DID NOT RUN (see locust.log)")
     sys.exit(1)
 print(f"balance check: {'passed' if check['ok'] else 'FAILED'}: {check['wallets']} wallet(s), "
-      f"{check['acknowledged_operations']} acknowledged operation(s), {check['rejected']} withdrawal(s) "
-      f"refused for insufficient funds, {check['replays']} replay(s), {check['resolved']} unknown "
-      f"outcome(s) settled by replaying their key")
+      f"{check['acknowledged_operations']} acknowledged request(s) ({check['deposits']} deposit(s), "
+      f"{check['withdrawals']} withdrawal(s), {check['transfers']} transfer(s): {check['ledger_entries']} ledger "
+      f"entries), {check['rejected']} refused for insufficient funds, {check['replays']} replay(s), "
+      f"{check['resolved']} unknown outcome(s) settled by replaying their key")
 for p in check["problems"][:10]:
     print(f"  {p}")
 sys.exit(0 if check["ok"] else 1)
