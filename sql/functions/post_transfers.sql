@@ -25,7 +25,7 @@ DECLARE
     prior wallet.transfer_result;
     results wallet.transfer_result[] := '{}';
     v_applied boolean := false;
-    v_counter_bal numeric[];  -- per request, a transfer's destination balance after it
+    v_counter_bal numeric[];  -- per request, a transfer's destination balance after it (NULL: none applied)
     refusal wallet.refusals;
     refusals wallet.refusals[] := '{}';
     -- the locked wallets, in id order, and their state as the batch goes
@@ -113,8 +113,10 @@ BEGIN
     -- Kept simple: PL/pgSQL plans it for each call, and planning a complex query costs more than running it.
     -- Keys are looked up only if one was found or occurs twice in the batch: on the common path (fresh
     -- keys) the per-element lookup, linear in the batch, is skipped.
-    v_track := cardinality(v_keys) > cardinality(ARRAY(
-        SELECT DISTINCT (q.owner, q.key) FROM unnest(v_owners, v_keys) AS q (owner, key)));
+    IF cardinality(v_keys) > 1 THEN
+        v_track := cardinality(v_keys) > cardinality(ARRAY(
+            SELECT DISTINCT (q.owner, q.key) FROM unnest(v_owners, v_keys) AS q (owner, key)));
+    END IF;
     IF cardinality(v_keys) > 0 THEN
         FOR p IN
             SELECT q.owner, q.key, x.*
@@ -152,8 +154,12 @@ BEGIN
         END LOOP;
     END IF;
 
-    v_tids := wallet.time_ordered_ids(v_n);  -- one id per request, used by those that apply
-    v_counter_bal := array_fill(NULL::numeric, ARRAY[v_n]);
+    -- One id per request, used by those that apply: wallet.time_ordered_ids(v_n), inline (see there why).
+    v_tids := ARRAY(
+        SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING t.ms FROM 1 FOR 6), 52, 1), 53, 1),
+            'hex')::uuid
+        FROM (SELECT substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) AS ms) AS t
+        CROSS JOIN generate_series(1, v_n));
     i := 0;
     FOREACH r IN ARRAY p_requests LOOP
         i := i + 1;
@@ -301,6 +307,9 @@ BEGIN
             ELSE
                 res.counter_entry_id := gen_random_uuid();
                 res.counter_seq := w_ver[t];
+                IF v_counter_bal IS NULL THEN
+                    v_counter_bal := array_fill(NULL::numeric, ARRAY[v_n]);
+                END IF;
                 v_counter_bal[i] := w_bal[t];
             END IF;
         END IF;
@@ -324,19 +333,28 @@ BEGIN
             WHERE w.id = ANY (w_ids) AND w.id = u.id AND u.touched;
         END IF;
 
-        INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
-            created_at, transfer_id, counterparty_wallet_id, metadata)
-        SELECT a.wallet_id, a.seq, a.entry_id, a.entry_kind, a.amount, a.balance_after, a.idempotency_key, a.created_at,
-            a.transfer_id, CASE a.kind WHEN 'TRANSFER' THEN a.to_wallet_id END, a.metadata
-        FROM unnest(results) AS a
-        WHERE a.entry_id IS NOT NULL AND NOT a.replayed
-        UNION ALL  -- the destinations' legs of transfers between wallets
-        SELECT b.to_wallet_id, b.counter_seq, b.counter_entry_id, 'TRANSFER_IN', b.amount, b.counter_balance,
-            NULL, b.created_at, b.transfer_id, b.from_wallet_id, b.metadata
-        FROM ROWS FROM (unnest(results), unnest(v_counter_bal)) AS b (ordinal, transfer_id, kind, wallet_id, from_wallet_id,
-            to_wallet_id, amount, currency, metadata, entry_id, entry_kind, seq, balance_after, counter_entry_id,
-            counter_seq, idempotency_key, created_at, replayed, error_code, error_detail, counter_balance)
-        WHERE b.counter_entry_id IS NOT NULL AND NOT b.replayed;
+        IF v_counter_bal IS NULL THEN  -- deposits and withdrawals only: one leg each
+            INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
+                created_at, transfer_id, counterparty_wallet_id, metadata)
+            SELECT a.wallet_id, a.seq, a.entry_id, a.entry_kind, a.amount, a.balance_after, a.idempotency_key, a.created_at,
+                a.transfer_id, NULL, a.metadata
+            FROM unnest(results) AS a
+            WHERE a.entry_id IS NOT NULL AND NOT a.replayed;
+        ELSE
+            INSERT INTO wallet.operations AS o (wallet_id, seq, id, operation_type, amount, balance_after, idempotency_key,
+                created_at, transfer_id, counterparty_wallet_id, metadata)
+            SELECT a.wallet_id, a.seq, a.entry_id, a.entry_kind, a.amount, a.balance_after, a.idempotency_key, a.created_at,
+                a.transfer_id, CASE a.kind WHEN 'TRANSFER' THEN a.to_wallet_id END, a.metadata
+            FROM unnest(results) AS a
+            WHERE a.entry_id IS NOT NULL AND NOT a.replayed
+            UNION ALL  -- the destinations' legs of transfers between wallets
+            SELECT b.to_wallet_id, b.counter_seq, b.counter_entry_id, 'TRANSFER_IN', b.amount, b.counter_balance,
+                NULL, b.created_at, b.transfer_id, b.from_wallet_id, b.metadata
+            FROM ROWS FROM (unnest(results), unnest(v_counter_bal)) AS b (ordinal, transfer_id, kind, wallet_id, from_wallet_id,
+                to_wallet_id, amount, currency, metadata, entry_id, entry_kind, seq, balance_after, counter_entry_id,
+                counter_seq, idempotency_key, created_at, replayed, error_code, error_detail, counter_balance)
+            WHERE b.counter_entry_id IS NOT NULL AND NOT b.replayed;
+        END IF;
     END IF;
 
     IF cardinality(refusals) > 0 THEN
