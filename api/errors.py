@@ -43,6 +43,8 @@ SQLSTATES: dict[str, ErrorKind] = {
     "WL013": ErrorKind(422, "invalid_metadata", "invalid metadata"),
     "WL014": ErrorKind(422, "same_wallet", "source and destination are the same wallet"),
     "WL015": ErrorKind(422, "invalid_currency", "invalid currency"),
+    "WL016": ErrorKind(404, "hold_not_found", "hold not found"),
+    "WL017": ErrorKind(409, "hold_not_active", "the hold is no longer active"),
 }
 
 # Errors of the HTTP layer itself, in the same vocabulary.

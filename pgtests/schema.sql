@@ -3,16 +3,16 @@ BEGIN;
 SELECT plan(43);
 
 SELECT has_schema('wallet', 'the wallet schema exists');
-SELECT tables_are('wallet', ARRAY['wallets', 'operations', 'refusals', 'currencies', 'entry_kinds'],
-    'the wallet schema holds exactly the tables wallets, operations, refusals, currencies and entry_kinds');
+SELECT tables_are('wallet', ARRAY['wallets', 'operations', 'refusals', 'currencies', 'entry_kinds', 'holds'],
+    'the wallet schema holds exactly the tables wallets, operations, refusals, currencies, entry_kinds and holds');
 SELECT views_are('wallet', ARRAY['postings'], 'the wallet schema holds exactly the view postings (double entry, the world''s legs derived)');
 SELECT table_owner_is('wallet', 'wallets', 'wallet_owner', 'wallet.wallets is owned by wallet_owner');
 SELECT table_owner_is('wallet', 'operations', 'wallet_owner', 'wallet.operations is owned by wallet_owner');
 
 -- Columns and types
 SELECT columns_are('wallet', 'wallets',
-    ARRAY['id', 'balance', 'version', 'initial_balance', 'creation_key', 'created_at', 'updated_at', 'currency'],
-    'wallet.wallets has exactly the columns id, balance, version, initial_balance, creation_key, created_at, updated_at, currency');
+    ARRAY['id', 'balance', 'version', 'initial_balance', 'creation_key', 'created_at', 'updated_at', 'currency', 'held'],
+    'wallet.wallets has exactly the columns id, balance, version, initial_balance, creation_key, created_at, updated_at, currency, held');
 SELECT columns_are('wallet', 'operations',
     ARRAY['wallet_id', 'seq', 'id', 'operation_type', 'amount', 'balance_after', 'idempotency_key', 'created_at',
           'transfer_id', 'counterparty_wallet_id', 'metadata'],
@@ -26,12 +26,14 @@ SELECT col_type_is('wallet', 'operations', 'created_at', 'timestamp with time zo
 SELECT results_eq(
     $$SELECT table_name::text COLLATE "default", column_name::text COLLATE "default" FROM information_schema.columns
       WHERE table_schema = 'wallet' AND is_nullable = 'YES' ORDER BY 1, 2$$,
-    $$VALUES ('operations', 'counterparty_wallet_id'), ('operations', 'idempotency_key'), ('operations', 'metadata'),
+    $$VALUES ('holds', 'capture_to_wallet_id'), ('holds', 'capture_transfer_id'), ('holds', 'captured_amount'),
+             ('holds', 'close_key'), ('holds', 'closed_at'), ('holds', 'idempotency_key'), ('holds', 'metadata'),
+             ('operations', 'counterparty_wallet_id'), ('operations', 'idempotency_key'), ('operations', 'metadata'),
              ('postings', 'account'), ('postings', 'amount'), ('postings', 'created_at'), ('postings', 'currency'),
              ('postings', 'kind'), ('postings', 'transfer_id'),
              ('refusals', 'counterparty_wallet_id'), ('refusals', 'expires_at'), ('refusals', 'metadata'),
              ('wallets', 'creation_key')$$,
-    'every table column is NOT NULL except the optional ones: idempotency keys, counterparties, metadata, refusals.expires_at (a view''s columns count as nullable)');
+    'every table column is NOT NULL except the optional ones: idempotency keys, counterparties, metadata, refusals.expires_at, how a hold ended (a view''s columns count as nullable)');
 
 -- Keys and indexes
 SELECT col_is_pk('wallet', 'wallets', 'id', 'the primary key of wallet.wallets is id');
@@ -70,6 +72,14 @@ SELECT results_eq(
              ('wallet.currencies', 'currencies_minor_units_range'),
              ('wallet.entry_kinds', 'entry_kinds_counterparty_known'),
              ('wallet.entry_kinds', 'entry_kinds_direction_sign'),
+             ('wallet.holds', 'holds_amount_positive'),
+             ('wallet.holds', 'holds_capture_only_when_captured'),
+             ('wallet.holds', 'holds_captured_within_amount'),
+             ('wallet.holds', 'holds_close_key_length'),
+             ('wallet.holds', 'holds_closed_unless_active'),
+             ('wallet.holds', 'holds_idempotency_key_length'),
+             ('wallet.holds', 'holds_metadata_object'),
+             ('wallet.holds', 'holds_status_known'),
              ('wallet.operations', 'operations_amount_positive'),
              ('wallet.operations', 'operations_balance_after_not_negative'),
              ('wallet.operations', 'operations_counterparty_only_for_transfers'),
@@ -82,6 +92,7 @@ SELECT results_eq(
              ('wallet.refusals', 'refusals_kind_known'),
              ('wallet.wallets', 'wallets_balance_not_negative'),
              ('wallet.wallets', 'wallets_creation_key_length'),
+             ('wallet.wallets', 'wallets_held_within_balance'),
              ('wallet.wallets', 'wallets_initial_balance_not_negative'),
              ('wallet.wallets', 'wallets_version_not_negative')$$,
     'the tables carry exactly the expected CHECK constraints');

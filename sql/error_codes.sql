@@ -39,7 +39,11 @@ AS $$
         ('WL014', 'same_wallet', 'source and destination are the same wallet',
          'A transfer moves money between two different wallets.', 422),
         ('WL015', 'invalid_currency', 'invalid currency',
-         'Use an ISO 4217 code of wallet.currencies, e.g. USD, EUR, JPY.', 422)
+         'Use an ISO 4217 code of wallet.currencies, e.g. USD, EUR, JPY.', 422),
+        ('WL016', 'hold_not_found', 'hold not found',
+         'Check the hold id (and its wallet), or see the wallet''s holds in wallet.holds.', 404),
+        ('WL017', 'hold_not_active', 'the hold is no longer active',
+         'A hold is captured or voided once, and not after it expired: see its status with wallet.get_hold().', 409)
 $$;
 ALTER FUNCTION wallet.error_codes() OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.error_codes() FROM PUBLIC;

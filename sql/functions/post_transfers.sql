@@ -34,6 +34,7 @@ DECLARE
     w_ver bigint[];
     w_cur text[];
     w_mu integer[];
+    w_held numeric[];  -- the wallets' active holds: what a source may spend is balance - held
     w_touched boolean[];
     -- outcomes seen so far per (owner wallet, key): the ledger's and refusals' (in priors, referred to
     -- as -position), then this batch's (in results, referred to as +position)
@@ -84,8 +85,8 @@ BEGIN
     END LOOP;
     IF cardinality(w_ids) = 1 THEN
         SELECT ARRAY[w.balance], ARRAY[w.version], ARRAY[w.currency],
-            ARRAY[(SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency)]
-        INTO w_bal, w_ver, w_cur, w_mu
+            ARRAY[(SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency)], ARRAY[w.held]
+        INTO w_bal, w_ver, w_cur, w_mu, w_held
         FROM wallet.wallets AS w
         WHERE w.id = w_ids[1]
         FOR NO KEY UPDATE;
@@ -93,10 +94,11 @@ BEGIN
             w_ids := '{}';
         END IF;
     ELSIF cardinality(w_ids) > 1 THEN
-        SELECT array_agg(x.id), array_agg(x.balance), array_agg(x.version), array_agg(x.currency), array_agg(x.minor_units)
-        INTO w_ids, w_bal, w_ver, w_cur, w_mu
+        SELECT array_agg(x.id), array_agg(x.balance), array_agg(x.version), array_agg(x.currency), array_agg(x.minor_units),
+            array_agg(x.held)
+        INTO w_ids, w_bal, w_ver, w_cur, w_mu, w_held
         FROM (
-            SELECT w.id, w.balance, w.version, w.currency,
+            SELECT w.id, w.balance, w.version, w.currency, w.held,
                 (SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency) AS minor_units
             FROM wallet.wallets AS w
             WHERE w.id = ANY (w_ids)
@@ -106,6 +108,15 @@ BEGIN
     END IF;
     w_ids := coalesce(w_ids, '{}');
     w_touched := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
+    -- Holds whose time has come give their money back now that their wallet is locked (no request
+    -- needed; wallet.expire_holds sweeps the rest). Nothing to do for wallets without holds.
+    IF 0 < ANY (w_held) THEN
+        FOR j IN 1 .. cardinality(w_ids) LOOP
+            IF w_held[j] > 0 THEN
+                w_held[j] := w_held[j] - wallet.expire_due_holds(w_ids[j]);
+            END IF;
+        END LOOP;
+    END IF;
 
     -- What each (owner, key) of the batch did before: one probe of the (wallet_id, idempotency_key)
     -- index per key (the keys were gathered above; a wallet that does not exist has no rows to find).
@@ -250,11 +261,14 @@ BEGIN
         END IF;
 
         -- The wallets' state: the source's funds, the destination's limit.
-        IF f IS NOT NULL AND r.amount > w_bal[f] THEN
+        IF f IS NOT NULL AND r.amount > w_bal[f] - w_held[f] THEN
             res.error_code := 'WL002';
-            res.error_detail := format('wallet %s has %s; %s %s needs %s more', r.from_wallet_id,
-                round(w_bal[f], v_mu), CASE v_kind WHEN 'TRANSFER' THEN 'transferring' ELSE 'withdrawing' END,
-                round(r.amount, v_mu), round(r.amount - w_bal[f], v_mu));
+            res.error_detail := format('wallet %s has %s%s; %s %s needs %s more', r.from_wallet_id,
+                round(w_bal[f], v_mu),
+                CASE WHEN w_held[f] > 0 THEN format(', of which %s is available (%s is held)',
+                    round(w_bal[f] - w_held[f], v_mu), round(w_held[f], v_mu)) ELSE '' END,
+                CASE v_kind WHEN 'TRANSFER' THEN 'transferring' ELSE 'withdrawing' END,
+                round(r.amount, v_mu), round(r.amount - (w_bal[f] - w_held[f]), v_mu));
         ELSIF t IS NOT NULL AND w_bal[t] + r.amount >= c_limit THEN
             v_max := round(c_limit - power(10::numeric, -v_mu), v_mu);
             res.error_code := 'WL006';

@@ -4,7 +4,8 @@
 -- Audits wallets against their ledgers: balance = signed sum of entries (signs from wallet.entry_kinds),
 -- version = entry count, seq gap-free, every balance_after = running sum, and every transfer of the
 -- wallet balanced (its legs sum to zero per currency, wallet.postings). Read-only; no rows = consistent.
--- 1.1.0 added unbalanced_transfers (and PL/pgSQL, which a distributed database can plan): dropped first.
+-- 1.1.0 added unbalanced_transfers (and PL/pgSQL, which a distributed database can plan), then held and
+-- active_holds (held must be the sum of the wallet's active holds): the old form is dropped first.
 DROP FUNCTION IF EXISTS wallet.verify_ledger(uuid);
 CREATE OR REPLACE FUNCTION wallet.verify_ledger(p_wallet_id uuid DEFAULT NULL)
 RETURNS TABLE (
@@ -15,7 +16,9 @@ RETURNS TABLE (
     entries bigint,
     last_seq bigint,
     bad_running_balances bigint,
-    unbalanced_transfers bigint
+    unbalanced_transfers bigint,
+    held numeric,
+    active_holds numeric
 )
 LANGUAGE plpgsql
 STABLE
@@ -43,7 +46,7 @@ BEGIN
         WHERE b.transfer_id IN (SELECT x.transfer_id FROM bad_transfers AS x)
         GROUP BY b.wallet_id
     )
-    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad, coalesce(u.n, 0)
+    SELECT w.id, w.balance, l.total, w.version, l.entries, l.last_seq, l.bad, coalesce(u.n, 0), w.held, hs.total
     FROM wallet.wallets AS w
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(x.signed), 0) AS total,
@@ -58,9 +61,13 @@ BEGIN
             WHERE o.wallet_id = w.id
         ) AS x
     ) AS l
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(h.amount), 0) AS total FROM wallet.holds AS h WHERE h.wallet_id = w.id AND h.status = 'active'
+    ) AS hs
     LEFT JOIN bad_per_wallet AS u ON u.wallet_id = w.id
     WHERE (p_wallet_id IS NULL OR w.id = p_wallet_id)
-        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0 OR u.n > 0)
+        AND (w.balance <> l.total OR w.version <> l.entries OR l.last_seq <> l.entries OR l.bad > 0 OR u.n > 0
+             OR w.held <> hs.total)
     ORDER BY w.id;
 END
 $$;
@@ -68,5 +75,5 @@ ALTER FUNCTION wallet.verify_ledger(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.verify_ledger(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.verify_ledger(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.verify_ledger(uuid) IS
-'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum (the entries signed by wallet.entry_kinds), version <> entries, a gap in seq (last_seq <> entries), entries whose balance_after is not the running sum (bad_running_balances), or transfers between wallets touching it whose two legs do not sum to zero in one currency (unbalanced_transfers; wallet.postings shows every leg, the outside world''s included). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
+'Returns the wallets (all, or only p_wallet_id) whose stored state disagrees with their ledger: balance <> ledger_sum (the entries signed by wallet.entry_kinds), version <> entries, a gap in seq (last_seq <> entries), entries whose balance_after is not the running sum (bad_running_balances), or transfers between wallets touching it whose two legs do not sum to zero in one currency (unbalanced_transfers; wallet.postings shows every leg, the outside world''s included), or whose held amount is not the sum of its active holds (held, active_holds). No rows = consistent. Scans the whole ledger when p_wallet_id is NULL.';
 --rollback DROP FUNCTION wallet.verify_ledger(uuid);

@@ -1,0 +1,422 @@
+--liquibase formatted sql
+
+--changeset wallet:fn-holds runOnChange:true splitStatements:false
+-- Holds: money reserved on a wallet and taken later (captured: all or part, as a withdrawal or as a
+-- transfer), given back (voided), or given back by time (expired). A hold moves no balance: it raises
+-- wallets.held, and what a wallet may spend is its available balance, balance - held (post_transfers
+-- checks withdrawals and transfers out against it). Every function here locks the wallet row
+-- (FOR NO KEY UPDATE) before it reads or changes a hold of it, so a hold is captured at most once,
+-- never after it expired or was voided, and held stays the sum of the wallet's active holds
+-- (wallet.verify_ledger checks it).
+
+CREATE OR REPLACE FUNCTION wallet.expire_due_holds(p_wallet_id uuid)
+RETURNS numeric
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_released numeric;
+BEGIN
+    WITH expired AS (
+        UPDATE wallet.holds AS h
+        SET status = 'expired', closed_at = now()
+        WHERE h.wallet_id = p_wallet_id AND h.status = 'active' AND h.expires_at <= now()
+        RETURNING h.amount
+    )
+    SELECT coalesce(sum(e.amount), 0) INTO v_released FROM expired AS e;
+    IF v_released > 0 THEN
+        UPDATE wallet.wallets AS w SET held = w.held - v_released, updated_at = now() WHERE w.id = p_wallet_id;
+    END IF;
+    RETURN v_released;
+END
+$$;
+ALTER FUNCTION wallet.expire_due_holds(uuid) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.expire_due_holds(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.expire_due_holds(uuid) IS
+'Internal: marks the active holds of a wallet whose expires_at has passed as expired (closed_at = the moment it was done) and lowers the wallet''s held amount. The caller has locked the wallet. Returns the amount released.';
+
+CREATE OR REPLACE FUNCTION wallet.hold_view(p_wallet_id uuid, p_hold_id uuid, p_replayed boolean)
+RETURNS TABLE (
+    hold_id uuid,
+    wallet_id uuid,
+    amount numeric,
+    currency text,
+    status text,
+    captured_amount numeric,
+    capture_transfer_id uuid,
+    capture_to_wallet_id uuid,
+    expires_at timestamptz,
+    created_at timestamptz,
+    closed_at timestamptz,
+    metadata jsonb,
+    available_balance numeric,
+    replayed boolean
+)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.id, h.wallet_id, round(h.amount, c.minor_units), w.currency, h.status, round(h.captured_amount, c.minor_units),
+        h.capture_transfer_id, h.capture_to_wallet_id, h.expires_at, h.created_at, h.closed_at, h.metadata,
+        round(w.balance - w.held, c.minor_units), p_replayed
+    FROM wallet.holds AS h
+    JOIN wallet.wallets AS w ON w.id = h.wallet_id
+    JOIN wallet.currencies AS c ON c.code = w.currency
+    WHERE h.wallet_id = p_wallet_id AND h.id = p_hold_id
+$$;
+ALTER FUNCTION wallet.hold_view(uuid, uuid, boolean) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.hold_view(uuid, uuid, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.hold_view(uuid, uuid, boolean) IS
+'Internal: a hold as the hold functions return it (amounts in its currency''s minor units, with its wallet''s available balance).';
+
+CREATE OR REPLACE FUNCTION wallet.create_hold(
+    p_wallet_id uuid,
+    p_amount numeric,
+    p_expires_in_seconds integer DEFAULT 3600,
+    p_idempotency_key text DEFAULT NULL,
+    p_metadata jsonb DEFAULT NULL
+)
+RETURNS TABLE (
+    hold_id uuid,
+    wallet_id uuid,
+    amount numeric,
+    currency text,
+    status text,
+    captured_amount numeric,
+    capture_transfer_id uuid,
+    capture_to_wallet_id uuid,
+    expires_at timestamptz,
+    created_at timestamptz,
+    closed_at timestamptz,
+    metadata jsonb,
+    available_balance numeric,
+    replayed boolean
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    c_max_seconds constant integer := 2592000;  -- 30 days
+    c_metadata_bytes constant integer := 4096;
+    w wallet.wallets;
+    h wallet.holds;
+    v_mu integer;
+    v_id uuid;
+BEGIN
+    IF p_wallet_id IS NULL THEN
+        PERFORM wallet.raise_error('WL009', 'p_wallet_id is NULL');
+    END IF;
+    SELECT * INTO w FROM wallet.wallets AS x WHERE x.id = p_wallet_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM wallet.raise_error('WL001', format('no wallet has id %s', p_wallet_id));
+    END IF;
+    SELECT c.minor_units INTO v_mu FROM wallet.currencies AS c WHERE c.code = w.currency;
+    IF p_idempotency_key IS NOT NULL AND length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
+        PERFORM wallet.raise_error('WL007', format('an idempotency key is 1 to 255 characters long; this one has %s',
+            length(p_idempotency_key)));
+    END IF;
+    IF p_metadata IS NOT NULL AND (jsonb_typeof(p_metadata) <> 'object' OR octet_length(p_metadata::text) > c_metadata_bytes) THEN
+        PERFORM wallet.raise_error('WL013', format('metadata is a JSON object of at most %s bytes; this is %s of %s bytes',
+            c_metadata_bytes, jsonb_typeof(p_metadata), octet_length(p_metadata::text)));
+    END IF;
+    IF p_amount IS NULL OR NOT (p_amount > 0 AND p_amount <= wallet.max_amount()) OR p_amount <> round(p_amount, v_mu) THEN
+        PERFORM wallet.raise_error('WL003', format('amount %s is not a positive number of whole minor units of %s (%s decimal places)',
+            coalesce(p_amount::text, 'NULL'), w.currency, v_mu));
+    END IF;
+    IF p_expires_in_seconds IS NULL OR p_expires_in_seconds NOT BETWEEN 1 AND c_max_seconds THEN
+        PERFORM wallet.raise_error('WL009', format('a hold expires in 1 to %s seconds; got %s', c_max_seconds,
+            coalesce(p_expires_in_seconds::text, 'NULL')));
+    END IF;
+
+    -- The key (scoped to the wallet): the same request replays its hold; any other use is another request.
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO h FROM wallet.holds AS x WHERE x.wallet_id = p_wallet_id AND x.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            IF h.amount = p_amount AND h.metadata IS NOT DISTINCT FROM p_metadata
+                AND h.expires_at - h.created_at = make_interval(secs => p_expires_in_seconds) THEN
+                RETURN QUERY SELECT * FROM wallet.hold_view(p_wallet_id, h.id, true);
+                RETURN;
+            END IF;
+            PERFORM wallet.raise_error('WL005', format('key %L made hold %s of %s on wallet %s; this request holds %s for %s s',
+                p_idempotency_key, h.id, round(h.amount, v_mu), p_wallet_id, p_amount, p_expires_in_seconds));
+        END IF;
+        IF EXISTS (SELECT FROM wallet.operations AS x WHERE x.wallet_id = p_wallet_id AND x.idempotency_key = p_idempotency_key)
+            OR EXISTS (SELECT FROM wallet.refusals AS x WHERE x.wallet_id = p_wallet_id AND x.idempotency_key = p_idempotency_key) THEN
+            PERFORM wallet.raise_error('WL005', format('key %L was used on wallet %s by another request (see its ledger); this request holds %s',
+                p_idempotency_key, p_wallet_id, p_amount));
+        END IF;
+    END IF;
+
+    -- What has expired gives its money back first; then the hold must fit the available balance.
+    IF w.held > 0 THEN
+        w.held := w.held - wallet.expire_due_holds(p_wallet_id);
+    END IF;
+    IF p_amount > w.balance - w.held THEN
+        PERFORM wallet.raise_error('WL002', format('wallet %s has %s, of which %s is available; holding %s needs %s more',
+            p_wallet_id, round(w.balance, v_mu), round(w.balance - w.held, v_mu), p_amount,
+            round(p_amount - (w.balance - w.held), v_mu)));
+    END IF;
+
+    v_id := (wallet.time_ordered_ids(1))[1];
+    INSERT INTO wallet.holds (wallet_id, id, amount, status, expires_at, created_at, idempotency_key, metadata)
+    VALUES (p_wallet_id, v_id, p_amount, 'active', now() + make_interval(secs => p_expires_in_seconds), now(),
+        p_idempotency_key, p_metadata);
+    UPDATE wallet.wallets AS x SET held = x.held + p_amount, updated_at = now() WHERE x.id = p_wallet_id;
+    RETURN QUERY SELECT * FROM wallet.hold_view(p_wallet_id, v_id, false);
+END
+$$;
+ALTER FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb) TO wallet_app;
+COMMENT ON FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb) IS
+'Reserves p_amount of the wallet''s available balance (balance - held) for p_expires_in_seconds (1 to 2592000, default 3600) and returns the hold (status active). Nothing moves: capture it (wallet.capture_hold), void it (wallet.void_hold), or let it expire.
+p_idempotency_key (optional, scoped to the wallet): the same request returns the original hold (replayed = true); another request with it raises WL005. p_metadata: a JSON object of at most 4096 bytes.
+Raises WL001 unknown wallet, WL002 insufficient available funds (the detail gives the balance and the available balance), WL003 invalid amount, WL005 key reused, WL007 invalid key, WL009 NULL wallet or expiry out of range, WL013 invalid metadata.';
+
+CREATE OR REPLACE FUNCTION wallet.get_hold(p_hold_id uuid)
+RETURNS TABLE (
+    hold_id uuid,
+    wallet_id uuid,
+    amount numeric,
+    currency text,
+    status text,
+    captured_amount numeric,
+    capture_transfer_id uuid,
+    capture_to_wallet_id uuid,
+    expires_at timestamptz,
+    created_at timestamptz,
+    closed_at timestamptz,
+    metadata jsonb,
+    available_balance numeric,
+    replayed boolean
+)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_wallet uuid;
+BEGIN
+    SELECT h.wallet_id INTO v_wallet FROM wallet.holds AS h WHERE h.id = p_hold_id;
+    IF NOT FOUND THEN
+        PERFORM wallet.raise_error('WL016', format('no hold has id %s', coalesce(p_hold_id::text, 'NULL')));
+    END IF;
+    RETURN QUERY SELECT * FROM wallet.hold_view(v_wallet, p_hold_id, false);
+END
+$$;
+ALTER FUNCTION wallet.get_hold(uuid) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.get_hold(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.get_hold(uuid) TO wallet_app, wallet_reader;
+COMMENT ON FUNCTION wallet.get_hold(uuid) IS
+'Returns a hold by its id: status (active, captured, voided, expired), amount, captured_amount and the capture''s transfer, expires_at, closed_at (when it stopped being active), metadata, and its wallet''s available balance. An active hold past its expires_at shows as active until its wallet is next locked or wallet.expire_holds runs; it can no longer be captured. Raises WL016 if there is no such hold.';
+
+-- Locks a hold's wallet (and, for a capture to another wallet, that one too, in id order) and the hold;
+-- expires what is due. Returns the hold, or raises WL016.
+CREATE OR REPLACE FUNCTION wallet.lock_hold(p_wallet_id uuid, p_hold_id uuid, p_other_wallet_id uuid)
+RETURNS wallet.holds
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h wallet.holds;
+    v_wallet uuid := p_wallet_id;
+BEGIN
+    IF v_wallet IS NULL THEN  -- psql convenience: the hold names its wallet
+        SELECT x.wallet_id INTO v_wallet FROM wallet.holds AS x WHERE x.id = p_hold_id;
+    END IF;
+    PERFORM FROM wallet.wallets AS w
+    WHERE w.id IN (v_wallet, p_other_wallet_id)
+    ORDER BY w.id
+    FOR NO KEY UPDATE;
+    SELECT * INTO h FROM wallet.holds AS x WHERE x.wallet_id = v_wallet AND x.id = p_hold_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM wallet.raise_error('WL016', format('wallet %s has no hold %s', coalesce(v_wallet::text, '(none)'),
+            coalesce(p_hold_id::text, 'NULL')));
+    END IF;
+    IF h.status = 'active' AND h.expires_at <= now() THEN
+        PERFORM wallet.expire_due_holds(v_wallet);
+        SELECT * INTO h FROM wallet.holds AS x WHERE x.wallet_id = v_wallet AND x.id = p_hold_id;
+    END IF;
+    RETURN h;
+END
+$$;
+ALTER FUNCTION wallet.lock_hold(uuid, uuid, uuid) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.lock_hold(uuid, uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.lock_hold(uuid, uuid, uuid) IS
+'Internal: locks the hold''s wallet and p_other_wallet_id (in id order) and the hold, expires the wallet''s due holds, and returns the hold; raises WL016 if the wallet has no such hold.';
+
+CREATE OR REPLACE FUNCTION wallet.capture_hold(
+    p_wallet_id uuid,
+    p_hold_id uuid,
+    p_amount numeric DEFAULT NULL,
+    p_to_wallet_id uuid DEFAULT NULL,
+    p_idempotency_key text DEFAULT NULL,
+    p_metadata jsonb DEFAULT NULL
+)
+RETURNS TABLE (
+    hold_id uuid,
+    wallet_id uuid,
+    amount numeric,
+    currency text,
+    status text,
+    captured_amount numeric,
+    capture_transfer_id uuid,
+    capture_to_wallet_id uuid,
+    expires_at timestamptz,
+    created_at timestamptz,
+    closed_at timestamptz,
+    metadata jsonb,
+    available_balance numeric,
+    replayed boolean
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    h wallet.holds;
+    t wallet.transfer_result;
+    v_amount numeric;
+BEGIN
+    h := wallet.lock_hold(p_wallet_id, p_hold_id, p_to_wallet_id);
+    v_amount := coalesce(p_amount, h.amount);
+    IF h.status <> 'active' THEN
+        -- The same capture again (its key, amount and destination): the original answer.
+        IF h.status = 'captured' AND p_idempotency_key IS NOT NULL AND h.close_key = p_idempotency_key
+            AND h.captured_amount = v_amount AND h.capture_to_wallet_id IS NOT DISTINCT FROM p_to_wallet_id THEN
+            RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, true);
+            RETURN;
+        END IF;
+        PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
+            CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
+                WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
+    END IF;
+    IF v_amount > h.amount THEN
+        PERFORM wallet.raise_error('WL003', format('a capture takes at most the hold''s %s; got %s', h.amount, v_amount));
+    END IF;
+
+    -- Release the hold, then move the money as any withdrawal or transfer (same checks, same ledger).
+    UPDATE wallet.wallets AS w SET held = w.held - h.amount WHERE w.id = h.wallet_id;
+    SELECT * INTO t FROM wallet.post_transfers(h.wallet_id, ARRAY[ROW(h.wallet_id, p_to_wallet_id, v_amount, p_idempotency_key,
+        false, coalesce(p_metadata, h.metadata))::wallet.transfer_request]);
+    IF t.error_code IS NOT NULL THEN
+        PERFORM wallet.raise_error(t.error_code, t.error_detail);
+    END IF;
+    IF t.replayed THEN  -- the key already moved money for another request: never link the hold to it
+        PERFORM wallet.raise_error('WL005', format('key %L was used on wallet %s for transfer %s; this request captures hold %s',
+            p_idempotency_key, h.wallet_id, t.transfer_id, h.id));
+    END IF;
+    UPDATE wallet.holds AS x
+    SET status = 'captured', closed_at = now(), close_key = p_idempotency_key, captured_amount = v_amount,
+        capture_transfer_id = t.transfer_id, capture_to_wallet_id = p_to_wallet_id
+    WHERE x.wallet_id = h.wallet_id AND x.id = h.id;
+    RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, false);
+END
+$$;
+ALTER FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb) TO wallet_app;
+COMMENT ON FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb) IS
+'Captures an active hold of p_wallet_id (NULL: the hold''s own wallet): takes p_amount (default all of it, at most all of it) out of the wallet as a withdrawal, or as a transfer to p_to_wallet_id (same currency), and releases the rest of the hold at once. A hold is captured at most once. Returns the hold (status captured, captured_amount, capture_transfer_id: the transfer that moved the money).
+p_idempotency_key (optional, scoped to the wallet) is the key of the money''s transfer: the same capture again returns the original (replayed = true). p_metadata goes on the transfer (default: the hold''s).
+Raises WL016 no such hold, WL017 the hold is captured, voided or expired (the detail says which), WL003 more than the hold, and what the transfer raises (WL001 unknown destination, WL005 key reused, WL012 currency mismatch, WL014 same wallet, ...).';
+
+CREATE OR REPLACE FUNCTION wallet.void_hold(p_wallet_id uuid, p_hold_id uuid, p_idempotency_key text DEFAULT NULL)
+RETURNS TABLE (
+    hold_id uuid,
+    wallet_id uuid,
+    amount numeric,
+    currency text,
+    status text,
+    captured_amount numeric,
+    capture_transfer_id uuid,
+    capture_to_wallet_id uuid,
+    expires_at timestamptz,
+    created_at timestamptz,
+    closed_at timestamptz,
+    metadata jsonb,
+    available_balance numeric,
+    replayed boolean
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    h wallet.holds;
+BEGIN
+    IF p_idempotency_key IS NOT NULL AND length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
+        PERFORM wallet.raise_error('WL007', format('an idempotency key is 1 to 255 characters long; this one has %s',
+            length(p_idempotency_key)));
+    END IF;
+    h := wallet.lock_hold(p_wallet_id, p_hold_id, NULL);
+    IF h.status <> 'active' THEN
+        IF h.status = 'voided' AND p_idempotency_key IS NOT NULL AND h.close_key = p_idempotency_key THEN
+            RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, true);
+            RETURN;
+        END IF;
+        PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
+            CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
+                WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
+    END IF;
+    UPDATE wallet.holds AS x SET status = 'voided', closed_at = now(), close_key = p_idempotency_key
+    WHERE x.wallet_id = h.wallet_id AND x.id = h.id;
+    UPDATE wallet.wallets AS w SET held = w.held - h.amount, updated_at = now() WHERE w.id = h.wallet_id;
+    RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, false);
+END
+$$;
+ALTER FUNCTION wallet.void_hold(uuid, uuid, text) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.void_hold(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.void_hold(uuid, uuid, text) TO wallet_app;
+COMMENT ON FUNCTION wallet.void_hold(uuid, uuid, text) IS
+'Voids an active hold of p_wallet_id (NULL: the hold''s own wallet): its money is available again, nothing moves. Returns the hold (status voided). The same void again with its p_idempotency_key returns the original (replayed = true). Raises WL016 no such hold, WL017 the hold is captured, voided or expired (the detail says which), WL007 invalid key.';
+
+CREATE OR REPLACE FUNCTION wallet.expire_holds(p_limit integer DEFAULT 10000)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_count integer := 0;
+    v_wallet uuid;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 THEN
+        PERFORM wallet.raise_error('WL009', format('p_limit is at least 1; got %s', coalesce(p_limit::text, 'NULL')));
+    END IF;
+    -- Wallet by wallet, in id order (the one lock order), each locked before its holds change.
+    FOR v_wallet IN
+        SELECT DISTINCT h.wallet_id FROM (
+            SELECT x.wallet_id FROM wallet.holds AS x
+            WHERE x.status = 'active' AND x.expires_at <= now()
+            ORDER BY x.expires_at
+            LIMIT p_limit) AS h
+        ORDER BY 1
+    LOOP
+        PERFORM FROM wallet.wallets AS w WHERE w.id = v_wallet FOR NO KEY UPDATE;
+        v_count := v_count + (SELECT count(*) FROM wallet.holds AS x
+                              WHERE x.wallet_id = v_wallet AND x.status = 'active' AND x.expires_at <= now());
+        PERFORM wallet.expire_due_holds(v_wallet);
+    END LOOP;
+    RETURN v_count;
+END
+$$;
+ALTER FUNCTION wallet.expire_holds(integer) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.expire_holds(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.expire_holds(integer) TO wallet_app;
+COMMENT ON FUNCTION wallet.expire_holds(integer) IS
+'Expires the active holds whose expires_at has passed, wallet by wallet (each locked in id order): status expired, closed_at = now, the money available again. Takes the wallets of at most p_limit due holds (and all due holds of those wallets). Returns how many holds it expired. The API calls it periodically; a hold also expires when its wallet is next locked.';
+--rollback DROP FUNCTION wallet.expire_holds(integer);
+--rollback DROP FUNCTION wallet.void_hold(uuid, uuid, text);
+--rollback DROP FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb);
+--rollback DROP FUNCTION wallet.lock_hold(uuid, uuid, uuid);
+--rollback DROP FUNCTION wallet.get_hold(uuid);
+--rollback DROP FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb);
+--rollback DROP FUNCTION wallet.hold_view(uuid, uuid, boolean);
+--rollback DROP FUNCTION wallet.expire_due_holds(uuid);
