@@ -36,22 +36,7 @@ COMMENT ON FUNCTION wallet.expire_due_holds(uuid) IS
 'Internal: marks the active holds of a wallet whose expires_at has passed as expired (closed_at = the moment it was done) and lowers the wallet''s held amount. The caller has locked the wallet. Returns the amount released.';
 
 CREATE OR REPLACE FUNCTION wallet.hold_view(p_wallet_id uuid, p_hold_id uuid, p_replayed boolean)
-RETURNS TABLE (
-    hold_id uuid,
-    wallet_id uuid,
-    amount numeric,
-    currency text,
-    status text,
-    captured_amount numeric,
-    capture_transfer_id uuid,
-    capture_to_wallet_id uuid,
-    expires_at timestamptz,
-    created_at timestamptz,
-    closed_at timestamptz,
-    metadata jsonb,
-    available_balance numeric,
-    replayed boolean
-)
+RETURNS SETOF wallet.hold_result
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -76,27 +61,11 @@ CREATE OR REPLACE FUNCTION wallet.create_hold(
     p_idempotency_key text DEFAULT NULL,
     p_metadata jsonb DEFAULT NULL
 )
-RETURNS TABLE (
-    hold_id uuid,
-    wallet_id uuid,
-    amount numeric,
-    currency text,
-    status text,
-    captured_amount numeric,
-    capture_transfer_id uuid,
-    capture_to_wallet_id uuid,
-    expires_at timestamptz,
-    created_at timestamptz,
-    closed_at timestamptz,
-    metadata jsonb,
-    available_balance numeric,
-    replayed boolean
-)
+RETURNS SETOF wallet.hold_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
     c_max_seconds constant integer := 2592000;  -- 30 days
     c_metadata_bytes constant integer := 4096;
@@ -176,28 +145,12 @@ p_idempotency_key (optional, scoped to the wallet): the same request returns the
 Raises WL001 unknown wallet, WL002 insufficient available funds (the detail gives the balance and the available balance), WL003 invalid amount, WL005 key reused, WL007 invalid key, WL009 NULL wallet or expiry out of range, WL013 invalid metadata.';
 
 CREATE OR REPLACE FUNCTION wallet.get_hold(p_hold_id uuid)
-RETURNS TABLE (
-    hold_id uuid,
-    wallet_id uuid,
-    amount numeric,
-    currency text,
-    status text,
-    captured_amount numeric,
-    capture_transfer_id uuid,
-    capture_to_wallet_id uuid,
-    expires_at timestamptz,
-    created_at timestamptz,
-    closed_at timestamptz,
-    metadata jsonb,
-    available_balance numeric,
-    replayed boolean
-)
+RETURNS SETOF wallet.hold_result
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
     v_wallet uuid;
 BEGIN
@@ -257,27 +210,11 @@ CREATE OR REPLACE FUNCTION wallet.capture_hold(
     p_idempotency_key text DEFAULT NULL,
     p_metadata jsonb DEFAULT NULL
 )
-RETURNS TABLE (
-    hold_id uuid,
-    wallet_id uuid,
-    amount numeric,
-    currency text,
-    status text,
-    captured_amount numeric,
-    capture_transfer_id uuid,
-    capture_to_wallet_id uuid,
-    expires_at timestamptz,
-    created_at timestamptz,
-    closed_at timestamptz,
-    metadata jsonb,
-    available_balance numeric,
-    replayed boolean
-)
+RETURNS SETOF wallet.hold_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
     h wallet.holds;
     t wallet.transfer_result;
@@ -327,27 +264,11 @@ p_idempotency_key (optional, scoped to the wallet) is the key of the money''s tr
 Raises WL016 no such hold, WL017 the hold is captured, voided or expired (the detail says which), WL003 more than the hold, and what the transfer raises (WL001 unknown destination, WL005 key reused, WL012 currency mismatch, WL014 same wallet, ...).';
 
 CREATE OR REPLACE FUNCTION wallet.void_hold(p_wallet_id uuid, p_hold_id uuid, p_idempotency_key text DEFAULT NULL)
-RETURNS TABLE (
-    hold_id uuid,
-    wallet_id uuid,
-    amount numeric,
-    currency text,
-    status text,
-    captured_amount numeric,
-    capture_transfer_id uuid,
-    capture_to_wallet_id uuid,
-    expires_at timestamptz,
-    created_at timestamptz,
-    closed_at timestamptz,
-    metadata jsonb,
-    available_balance numeric,
-    replayed boolean
-)
+RETURNS SETOF wallet.hold_result
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
     h wallet.holds;
 BEGIN
