@@ -59,11 +59,6 @@ CREATE TYPE wallet.hold_result AS (
 ALTER TYPE wallet.hold_result OWNER TO wallet_owner;
 COMMENT ON TYPE wallet.hold_result IS 'A hold as wallet.create_hold, get_hold, capture_hold and void_hold return it: status active, captured, voided or expired; captured_amount and capture_transfer_id (the transfer that moved the money) once captured; closed_at when it stopped being active; available_balance: its wallet''s balance - held now; replayed: an answer to a repeated key.';
 
--- A hold refused for insufficient available funds is recorded like any keyed refusal.
-ALTER TABLE wallet.refusals
-    DROP CONSTRAINT refusals_kind_known,
-    ADD CONSTRAINT refusals_kind_known CHECK (operation_type IN ('DEPOSIT', 'WITHDRAW', 'TRANSFER_OUT', 'HOLD'));
---rollback ALTER TABLE wallet.refusals DROP CONSTRAINT refusals_kind_known, ADD CONSTRAINT refusals_kind_known CHECK (operation_type IN ('DEPOSIT', 'WITHDRAW', 'TRANSFER_OUT'));
 --rollback DROP TYPE wallet.hold_result;
 --rollback DROP TABLE wallet.holds;
 --rollback ALTER TABLE wallet.wallets DROP CONSTRAINT wallets_held_within_balance, DROP COLUMN held;

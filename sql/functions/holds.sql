@@ -9,31 +9,27 @@
 -- never after it expired or was voided, and held stays the sum of the wallet's active holds
 -- (wallet.verify_ledger checks it).
 
-CREATE OR REPLACE FUNCTION wallet.expire_due_holds(p_wallet_id uuid)
-RETURNS numeric
+CREATE OR REPLACE FUNCTION wallet.expire_due_holds(p_wallet_id uuid, OUT released numeric, OUT expired integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_released numeric;
 BEGIN
-    WITH expired AS (
+    WITH x AS (
         UPDATE wallet.holds AS h
         SET status = 'expired', closed_at = now()
         WHERE h.wallet_id = p_wallet_id AND h.status = 'active' AND h.expires_at <= now()
         RETURNING h.amount
     )
-    SELECT coalesce(sum(e.amount), 0) INTO v_released FROM expired AS e;
-    IF v_released > 0 THEN
-        UPDATE wallet.wallets AS w SET held = w.held - v_released, updated_at = now() WHERE w.id = p_wallet_id;
+    SELECT coalesce(sum(x.amount), 0), count(*) INTO released, expired FROM x;
+    IF released > 0 THEN
+        UPDATE wallet.wallets AS w SET held = w.held - released, updated_at = now() WHERE w.id = p_wallet_id;
     END IF;
-    RETURN v_released;
 END
 $$;
 ALTER FUNCTION wallet.expire_due_holds(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.expire_due_holds(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION wallet.expire_due_holds(uuid) IS
-'Internal: marks the active holds of a wallet whose expires_at has passed as expired (closed_at = the moment it was done) and lowers the wallet''s held amount. The caller has locked the wallet. Returns the amount released.';
+'Internal: marks the active holds of a wallet whose expires_at has passed as expired (closed_at = the moment it was done) and lowers the wallet''s held amount. The caller has locked the wallet. Returns the amount released and how many holds expired.';
 
 CREATE OR REPLACE FUNCTION wallet.hold_view(p_wallet_id uuid, p_hold_id uuid, p_replayed boolean)
 RETURNS SETOF wallet.hold_result
@@ -120,7 +116,7 @@ BEGIN
 
     -- What has expired gives its money back first; then the hold must fit the available balance.
     IF w.held > 0 THEN
-        w.held := w.held - wallet.expire_due_holds(p_wallet_id);
+        w.held := w.held - (wallet.expire_due_holds(p_wallet_id)).released;
     END IF;
     IF p_amount > w.balance - w.held THEN
         PERFORM wallet.raise_error('WL002', format('wallet %s has %s, of which %s is available; holding %s needs %s more',
@@ -202,6 +198,23 @@ REVOKE ALL ON FUNCTION wallet.lock_hold(uuid, uuid, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION wallet.lock_hold(uuid, uuid, uuid) IS
 'Internal: locks the hold''s wallet and p_other_wallet_id (in id order) and the hold, expires the wallet''s due holds, and returns the hold; raises WL016 if the wallet has no such hold.';
 
+-- WL017, whose detail says what became of the hold.
+CREATE OR REPLACE FUNCTION wallet.raise_hold_not_active(h wallet.holds)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
+        CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
+            WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
+END
+$$;
+ALTER FUNCTION wallet.raise_hold_not_active(wallet.holds) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.raise_hold_not_active(wallet.holds) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.raise_hold_not_active(wallet.holds) IS
+'Internal: raises WL017 for a hold that is no longer active; the detail says its status (and for a capture, what it took).';
+
 CREATE OR REPLACE FUNCTION wallet.capture_hold(
     p_wallet_id uuid,
     p_hold_id uuid,
@@ -229,9 +242,7 @@ BEGIN
             RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, true);
             RETURN;
         END IF;
-        PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
-            CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
-                WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
+        PERFORM wallet.raise_hold_not_active(h);
     END IF;
     IF v_amount > h.amount THEN
         PERFORM wallet.raise_error('WL003', format('a capture takes at most the hold''s %s; got %s', h.amount, v_amount));
@@ -282,9 +293,7 @@ BEGIN
             RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, true);
             RETURN;
         END IF;
-        PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
-            CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
-                WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
+        PERFORM wallet.raise_hold_not_active(h);
     END IF;
     UPDATE wallet.holds AS x SET status = 'voided', closed_at = now(), close_key = p_idempotency_key
     WHERE x.wallet_id = h.wallet_id AND x.id = h.id;
@@ -321,9 +330,7 @@ BEGIN
         ORDER BY 1
     LOOP
         PERFORM FROM wallet.wallets AS w WHERE w.id = v_wallet FOR NO KEY UPDATE;
-        v_count := v_count + (SELECT count(*) FROM wallet.holds AS x
-                              WHERE x.wallet_id = v_wallet AND x.status = 'active' AND x.expires_at <= now());
-        PERFORM wallet.expire_due_holds(v_wallet);
+        v_count := v_count + (wallet.expire_due_holds(v_wallet)).expired;
     END LOOP;
     RETURN v_count;
 END
@@ -336,6 +343,7 @@ COMMENT ON FUNCTION wallet.expire_holds(integer) IS
 --rollback DROP FUNCTION wallet.expire_holds(integer);
 --rollback DROP FUNCTION wallet.void_hold(uuid, uuid, text);
 --rollback DROP FUNCTION wallet.capture_hold(uuid, uuid, numeric, uuid, text, jsonb);
+--rollback DROP FUNCTION wallet.raise_hold_not_active(wallet.holds);
 --rollback DROP FUNCTION wallet.lock_hold(uuid, uuid, uuid);
 --rollback DROP FUNCTION wallet.get_hold(uuid);
 --rollback DROP FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb);

@@ -113,7 +113,7 @@ BEGIN
     IF 0 < ANY (w_held) THEN
         FOR j IN 1 .. cardinality(w_ids) LOOP
             IF w_held[j] > 0 THEN
-                w_held[j] := w_held[j] - wallet.expire_due_holds(w_ids[j]);
+                w_held[j] := w_held[j] - (wallet.expire_due_holds(w_ids[j])).released;
             END IF;
         END LOOP;
     END IF;
