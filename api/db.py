@@ -178,6 +178,46 @@ class Database:
         assert row is not None
         return row
 
+    async def create_hold(
+        self, wallet_id: UUID, amount: Decimal, expires_in_seconds: int, idempotency_key: str, metadata: str | None
+    ) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.create_hold($1, $2, $3, $4, $5::jsonb)"
+        return await self._one(
+            lambda c: c.fetchrow(sql, wallet_id, amount, expires_in_seconds, idempotency_key, metadata), "create_hold"
+        )
+
+    async def get_hold(self, hold_id: UUID) -> asyncpg.Record:
+        return await self._one(lambda c: c.fetchrow("SELECT * FROM wallet.get_hold($1)", hold_id), "get_hold")
+
+    async def capture_hold(
+        self,
+        hold_id: UUID,
+        amount: Decimal | None,
+        to_wallet_id: UUID | None,
+        idempotency_key: str,
+        metadata: str | None,
+    ) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.capture_hold(NULL, $1, $2, $3, $4, $5::jsonb)"
+        return await self._one(
+            lambda c: c.fetchrow(sql, hold_id, amount, to_wallet_id, idempotency_key, metadata), "capture_hold"
+        )
+
+    async def void_hold(self, hold_id: UUID, idempotency_key: str) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.void_hold(NULL, $1, $2)"
+        return await self._one(lambda c: c.fetchrow(sql, hold_id, idempotency_key), "void_hold")
+
+    async def expire_holds(self) -> int:
+        """wallet.expire_holds: active holds past their expiry become expired; how many."""
+        expired = await self.run(
+            lambda c: c.fetchval("SELECT wallet.expire_holds()"), attempts=1, call_name="expire_holds"
+        )
+        return int(expired)
+
+    async def _one(self, call: Callable[[asyncpg.Connection], Awaitable[Any]], call_name: str) -> asyncpg.Record:
+        row = await self.run(call, call_name=call_name)
+        assert row is not None
+        return row  # type: ignore[no-any-return]
+
     async def expire_refusals(self) -> int:
         """wallet.expire_refusals: deletes refusals of server-made keys past their expiry; how many."""
         removed = await self.run(

@@ -23,7 +23,7 @@ from api import errors
 from api.batcher import Batcher
 from api.db import Database
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from api.routes import health, transfers, wallets
+from api.routes import health, holds, transfers, wallets
 from api.settings import Settings, get_settings
 
 access_log = logging.getLogger("wallet.access")
@@ -245,6 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = [
             asyncio.create_task(_log_pool(db, settings.pool_log_seconds)),
             asyncio.create_task(_housekeeping(db, settings.housekeeping_seconds)),
+            asyncio.create_task(_expire_holds(db, settings.hold_sweep_seconds)),
         ]
         try:
             yield
@@ -267,6 +268,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(wallets.router)
     app.include_router(transfers.router)
+    app.include_router(holds.router)
     app.include_router(health.router)
     _add_docs(app)
     return app
@@ -327,3 +329,19 @@ async def _housekeeping(db: Database, every: float) -> None:
             continue
         if removed:
             housekeeping_log.info("expired %s refusals of server-made keys", removed)
+
+
+async def _expire_holds(db: Database, every: float) -> None:
+    """The hold expiry sweep: active holds past their expires_at become expired (with the time it was
+    done), their money available again, without waiting for a request to lock their wallet."""
+    if every <= 0:
+        return
+    while True:
+        await asyncio.sleep(every)
+        try:
+            expired = await db.expire_holds()
+        except Exception as exc:  # a database that is down now is retried next time
+            housekeeping_log.warning("expire_holds failed: %r", exc)
+            continue
+        if expired:
+            housekeeping_log.info("expired %s holds", expired)

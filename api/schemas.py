@@ -235,6 +235,10 @@ class Wallet(BaseModel):
     created_at: datetime
     updated_at: datetime
     currency: str = Field(description="ISO 4217 code; every amount of the wallet is in it.")
+    available_balance: MoneyOut = Field(
+        description="The balance minus the wallet's active holds: what withdrawals, transfers out and new "
+        "holds may take."
+    )
 
 
 class Operation(BaseModel):
@@ -273,6 +277,69 @@ class Transfer(BaseModel):
 
 class TransferResult(Transfer):
     balance: MoneyOut = Field(description="The SOURCE wallet's balance right after the transfer.")
+    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+
+
+HOLD_MAX_SECONDS = 2_592_000  # 30 days
+
+
+class CreateHoldRequest(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "25.00", "expires_in_seconds": 900, "metadata": {"order": "A-17"}}]},
+    )
+
+    amount: AmountIn
+    expires_in_seconds: int | None = Field(
+        default=None,
+        strict=True,
+        ge=1,
+        le=HOLD_MAX_SECONDS,
+        validation_alias=AliasChoices("expires_in_seconds", "expiresInSeconds"),
+        description="Seconds until the hold expires by itself (1 to 2,592,000: 30 days); default 3600 "
+        "(the setting WALLET_HOLD_DEFAULT_SECONDS).",
+    )
+    metadata: MetadataIn = None
+
+
+class CaptureHoldRequest(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{}, {"amount": "20.00"}, {"to_wallet_id": "7c4f1a52-31c2-3c79-9d1e-0f3a2b6c8e11"}]
+        },
+    )
+
+    amount: AmountIn | None = Field(default=None, description="At most the hold's amount; default: all of it.")
+    to_wallet_id: UUID | None = Field(
+        default=None,
+        validation_alias=AliasChoices("to_wallet_id", "toWalletId"),
+        description="Pay this wallet (same currency); absent: the money leaves as a withdrawal.",
+    )
+    metadata: MetadataIn = None
+
+
+class VoidHoldRequest(RequestBody):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
+class Hold(BaseModel):
+    id: UUID
+    wallet_id: UUID
+    amount: MoneyOut = Field(description="The money reserved.")
+    currency: str
+    status: Literal["active", "captured", "voided", "expired"]
+    captured_amount: MoneyOut | None = Field(description="What the capture took; null unless captured.")
+    transfer_id: UUID | None = Field(description="The transfer that moved the captured money; null unless captured.")
+    to_wallet_id: UUID | None = Field(description="The wallet the capture paid; null for a withdrawal or no capture.")
+    expires_at: datetime
+    created_at: datetime
+    closed_at: datetime | None = Field(description="When it was captured, voided or expired; null while active.")
+    metadata: dict[str, Any] | None
+    available_balance: MoneyOut = Field(description="The wallet's available balance now.")
+
+
+class HoldResult(Hold):
     replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
 
 

@@ -93,6 +93,17 @@ class Settings(BaseSettings):
         description="Interval of the housekeeping call (wallet.expire_refusals: refusals of server-made keys "
         "past their expiry); 0: off.",
     )
+    hold_default_seconds: int = Field(
+        3600,
+        ge=1,
+        le=2_592_000,
+        description="How long a hold lasts when its request gives no expires_in_seconds (1 to 2,592,000: 30 days).",
+    )
+    hold_sweep_seconds: float = Field(
+        5.0,
+        description="Interval of the hold expiry sweep (wallet.expire_holds: active holds past their expires_at "
+        "become expired and their money available); 0: off. A hold also expires whenever its wallet is locked.",
+    )
 
 
 @lru_cache

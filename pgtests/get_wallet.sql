@@ -1,6 +1,6 @@
 -- wallet.get_wallet(p_wallet_id)
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT has_function('wallet', 'get_wallet', ARRAY['uuid'], 'wallet.get_wallet(uuid) exists');
 SELECT volatility_is('wallet', 'get_wallet', ARRAY['uuid'], 'stable', 'wallet.get_wallet is STABLE: it only reads');
@@ -23,6 +23,11 @@ SELECT results_eq(
       FROM wallet.get_wallet('6e000000-0000-4000-8000-000000000001') AS w$$,
     $$SELECT id, balance, version, created_at, updated_at FROM wallet.wallets WHERE id = '6e000000-0000-4000-8000-000000000001'$$,
     'get_wallet returns exactly the stored row');
+SELECT FROM wallet.create_hold('6e000000-0000-4000-8000-000000000001', 4.75);
+SELECT results_eq(
+    $$SELECT balance, available_balance FROM wallet.get_wallet('6e000000-0000-4000-8000-000000000001')$$,
+    $$VALUES (24.75::numeric, 20.00::numeric)$$,
+    'a hold of 4.75 leaves the balance at 24.75 and the available balance at 20.00');
 SELECT throws_ok(
     $$SELECT * FROM wallet.get_wallet('6e000000-0000-4000-8000-0000000000ff')$$,
     'WL001', 'wallet not found',

@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(191);
+SELECT plan(196);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -27,6 +27,7 @@ INSERT INTO expected_execute VALUES
     ('void_hold', '{uuid,uuid,text}', true, false),
     ('expire_holds', '{integer}', true, false),
     ('expire_due_holds', '{uuid}', false, false),
+    ('due_held', '{uuid,numeric}', false, false),
     ('hold_view', '{uuid,uuid,boolean}', false, false),
     ('lock_hold', '{uuid,uuid,uuid}', false, false),
     ('raise_hold_not_active', '{wallet.holds}', false, false),
@@ -37,7 +38,7 @@ INSERT INTO expected_execute VALUES
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
         'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
         'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer', 'time_ordered_ids',
-        'create_hold', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'hold_view', 'lock_hold', 'raise_hold_not_active'],
+        'create_hold', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;

@@ -80,10 +80,12 @@ DigitsOnly = BeforeValidator(_digits_only)
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {
-        400: "Insufficient funds (`insufficient_funds`, with the current `balance`) or balance limit exceeded.",
-        404: "No such wallet (`wallet_not_found`, the detail says which side of a transfer) or transfer "
-        "(`transfer_not_found`).",
-        409: "The wallet exists already (`wallet_already_exists`).",
+        400: "Insufficient funds (`insufficient_funds`: the detail gives the balance and, when some of it is "
+        "held, the available balance) or balance limit exceeded.",
+        404: "No such wallet (`wallet_not_found`, the detail says which side of a transfer), transfer "
+        "(`transfer_not_found`) or hold (`hold_not_found`).",
+        409: "The wallet exists already (`wallet_already_exists`), or the hold is no longer active "
+        "(`hold_not_active`: the detail says whether it was captured, voided or expired).",
         422: "Invalid request: malformed JSON, a field error (`validation_error`, with `errors`), "
         "`invalid_amount`, `invalid_operation_type`, `invalid_idempotency_key`, `idempotency_key_reused`, "
         "`invalid_metadata`, `currency_mismatch`, `same_wallet`, `invalid_currency`.",

@@ -38,6 +38,8 @@ def _wallet(row: Any) -> Wallet:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         currency=row["currency"],
+        # wallet.create_wallet answers with the wallet as it was created: nothing held yet
+        available_balance=row.get("available_balance", row["balance"]),
     )
 
 

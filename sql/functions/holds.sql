@@ -31,15 +31,35 @@ REVOKE ALL ON FUNCTION wallet.expire_due_holds(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION wallet.expire_due_holds(uuid) IS
 'Internal: marks the active holds of a wallet whose expires_at has passed as expired (closed_at = the moment it was done) and lowers the wallet''s held amount. The caller has locked the wallet. Returns the amount released and how many holds expired.';
 
+CREATE OR REPLACE FUNCTION wallet.due_held(p_wallet_id uuid, p_held numeric)
+RETURNS numeric
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_held = 0 THEN  -- no active holds: nothing to look up (the common case)
+        RETURN 0;
+    END IF;
+    RETURN (SELECT coalesce(sum(h.amount), 0) FROM wallet.holds AS h
+            WHERE h.wallet_id = p_wallet_id AND h.status = 'active' AND h.expires_at <= now());
+END
+$$;
+ALTER FUNCTION wallet.due_held(uuid, numeric) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.due_held(uuid, numeric) FROM PUBLIC;
+COMMENT ON FUNCTION wallet.due_held(uuid, numeric) IS
+'Internal: the amount of the wallet''s active holds whose expires_at has passed but whose expiry is not recorded yet (p_held: the wallet''s held; 0 skips the lookup). Readers add it back: a hold stops counting at its expires_at.';
+
 CREATE OR REPLACE FUNCTION wallet.hold_view(p_wallet_id uuid, p_hold_id uuid, p_replayed boolean)
 RETURNS SETOF wallet.hold_result
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT h.id, h.wallet_id, round(h.amount, c.minor_units), w.currency, h.status, round(h.captured_amount, c.minor_units),
-        h.capture_transfer_id, h.capture_to_wallet_id, h.expires_at, h.created_at, h.closed_at, h.metadata,
-        round(w.balance - w.held, c.minor_units), p_replayed
+    SELECT h.id, h.wallet_id, round(h.amount, c.minor_units), w.currency,
+        CASE WHEN h.status = 'active' AND h.expires_at <= now() THEN 'expired' ELSE h.status END,
+        round(h.captured_amount, c.minor_units), h.capture_transfer_id, h.capture_to_wallet_id, h.expires_at, h.created_at,
+        h.closed_at, h.metadata, round(w.balance - w.held + wallet.due_held(w.id, w.held), c.minor_units), p_replayed
     FROM wallet.holds AS h
     JOIN wallet.wallets AS w ON w.id = h.wallet_id
     JOIN wallet.currencies AS c ON c.code = w.currency
@@ -48,7 +68,7 @@ $$;
 ALTER FUNCTION wallet.hold_view(uuid, uuid, boolean) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.hold_view(uuid, uuid, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION wallet.hold_view(uuid, uuid, boolean) IS
-'Internal: a hold as the hold functions return it (amounts in its currency''s minor units, with its wallet''s available balance).';
+'Internal: a hold as the hold functions return it (amounts in its currency''s minor units, with its wallet''s available balance). A hold past its expires_at is expired whether or not its expiry has been recorded yet (closed_at is set when it is).';
 
 CREATE OR REPLACE FUNCTION wallet.create_hold(
     p_wallet_id uuid,
@@ -206,7 +226,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM wallet.raise_error('WL017', format('hold %s is %s%s', h.id, h.status,
-        CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)', h.captured_amount, h.capture_transfer_id)
+        CASE h.status WHEN 'captured' THEN format(' (%s, transfer %s)',
+                (SELECT round(h.captured_amount, c.minor_units) FROM wallet.wallets AS w
+                 JOIN wallet.currencies AS c ON c.code = w.currency WHERE w.id = h.wallet_id),
+                h.capture_transfer_id)
             WHEN 'expired' THEN format(' (it expired at %s)', h.expires_at) ELSE '' END));
 END
 $$;
@@ -348,4 +371,5 @@ COMMENT ON FUNCTION wallet.expire_holds(integer) IS
 --rollback DROP FUNCTION wallet.get_hold(uuid);
 --rollback DROP FUNCTION wallet.create_hold(uuid, numeric, integer, text, jsonb);
 --rollback DROP FUNCTION wallet.hold_view(uuid, uuid, boolean);
+--rollback DROP FUNCTION wallet.due_held(uuid, numeric);
 --rollback DROP FUNCTION wallet.expire_due_holds(uuid);
