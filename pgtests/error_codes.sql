@@ -1,7 +1,7 @@
 -- wallet.error_codes(): the one table of SQLSTATEs (class WL) the wallet functions raise, and
 -- wallet.raise_error(), which raises them with that table's message and hint.
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 SELECT has_function('wallet', 'error_codes', '{}'::name[], 'wallet.error_codes() exists');
 
@@ -12,11 +12,11 @@ SELECT results_eq(
              ('WL007', 'invalid_idempotency_key'), ('WL008', 'wallet_already_exists'), ('WL009', 'invalid_argument'),
              ('WL010', 'ledger_append_only'), ('WL011', 'transfer_not_found'), ('WL012', 'currency_mismatch'),
              ('WL013', 'invalid_metadata'), ('WL014', 'same_wallet'), ('WL015', 'invalid_currency'),
-             ('WL016', 'hold_not_found'), ('WL017', 'hold_not_active')$$,
-    'error_codes() lists exactly WL001 to WL017, each with its stable name');
+             ('WL016', 'hold_not_found'), ('WL017', 'hold_not_active'), ('WL018', 'reversal_exceeds_original')$$,
+    'error_codes() lists exactly WL001 to WL018, each with its stable name');
 SELECT results_eq(
     $$SELECT http_status, count(*)::integer FROM wallet.error_codes() GROUP BY 1 ORDER BY 1$$,
-    $$VALUES (400, 2), (404, 3), (409, 2), (422, 9), (500, 1)$$,
+    $$VALUES (400, 2), (404, 3), (409, 2), (422, 10), (500, 1)$$,
     'every code carries its HTTP status: 400 for the wallets'' state, 404 unknown ids, 409 an existing wallet or a hold no longer active, 422 a bad request, 500 the ledger guard');
 SELECT is_empty(
     $$SELECT sqlstate FROM wallet.error_codes()
@@ -36,7 +36,7 @@ SELECT results_eq(
     $$VALUES ('insufficient funds'), ('the ledger is append-only')$$,
     'WL002 reads insufficient funds and WL010 the ledger is append-only');
 
--- raise_error raises each code with the message of error_codes() (15 tests)
+-- raise_error raises each code with the message of error_codes() (18 tests)
 SELECT throws_ok(format('SELECT wallet.raise_error(%L, %L)', sqlstate, 'raised by pgTAP'), sqlstate, message,
     format('raise_error(%s) raises %s with the message "%s"', sqlstate, sqlstate, message))
 FROM wallet.error_codes() ORDER BY sqlstate;

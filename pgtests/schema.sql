@@ -1,13 +1,14 @@
 -- The wallet schema: its tables, keys, indexes and the CHECK constraints that hold even for a superuser.
 BEGIN;
-SELECT plan(43);
+SELECT plan(47);
 
 SELECT has_schema('wallet', 'the wallet schema exists');
-SELECT tables_are('wallet', ARRAY['wallets', 'operations', 'refusals', 'currencies', 'entry_kinds', 'holds'],
-    'the wallet schema holds exactly the tables wallets, operations, refusals, currencies, entry_kinds and holds');
+SELECT tables_are('wallet', ARRAY['wallets', 'operations', 'refusals', 'currencies', 'entry_kinds', 'holds', 'reversals'],
+    'the wallet schema holds exactly the tables wallets, operations, refusals, currencies, entry_kinds, holds and reversals');
 SELECT views_are('wallet', ARRAY['postings'], 'the wallet schema holds exactly the view postings (double entry, the world''s legs derived)');
 SELECT table_owner_is('wallet', 'wallets', 'wallet_owner', 'wallet.wallets is owned by wallet_owner');
 SELECT table_owner_is('wallet', 'operations', 'wallet_owner', 'wallet.operations is owned by wallet_owner');
+SELECT table_owner_is('wallet', 'reversals', 'wallet_owner', 'wallet.reversals is owned by wallet_owner');
 
 -- Columns and types
 SELECT columns_are('wallet', 'wallets',
@@ -44,6 +45,11 @@ SELECT indexes_are('wallet', 'wallets', ARRAY['wallets_pkey'],
     'wallet.wallets has only its primary key index: no index on balance or updated_at, so balance updates can stay HOT');
 SELECT indexes_are('wallet', 'operations', ARRAY['operations_pkey', 'operations_idempotency_key_unique', 'operations_transfer_id'],
     'wallet.operations has only the indexes of its primary key, its idempotency key and its transfer id');
+SELECT col_is_pk('wallet', 'reversals', ARRAY['wallet_id', 'transfer_id'],
+    'the primary key of wallet.reversals is (wallet_id, transfer_id): the reversal, keyed by the wallet that owns it');
+SELECT indexes_are('wallet', 'reversals', ARRAY['reversals_pkey', 'reversals_reverses'],
+    'wallet.reversals has the indexes of its primary key and of (wallet_id, reverses), which sums what is reversed of a transfer');
+SELECT fk_ok('wallet', 'reversals', 'wallet_id', 'wallet', 'wallets', 'id', 'every reversal belongs to an existing wallet (reversals.wallet_id references wallets.id)');
 SELECT fk_ok('wallet', 'wallets', 'currency', 'wallet', 'currencies', 'code', 'every wallet holds a known currency (wallets.currency references currencies.code)');
 SELECT is(
     (SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'operations_kind_known'),
@@ -90,6 +96,8 @@ SELECT results_eq(
              ('wallet.refusals', 'refusals_amount_positive'),
              ('wallet.refusals', 'refusals_idempotency_key_length'),
              ('wallet.refusals', 'refusals_kind_known'),
+             ('wallet.reversals', 'reversals_amount_positive'),
+             ('wallet.reversals', 'reversals_not_itself'),
              ('wallet.wallets', 'wallets_balance_not_negative'),
              ('wallet.wallets', 'wallets_creation_key_length'),
              ('wallet.wallets', 'wallets_held_within_balance'),

@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(196);
+SELECT plan(204);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -25,6 +25,7 @@ INSERT INTO expected_execute VALUES
     ('get_hold', '{uuid}', true, true),
     ('capture_hold', '{uuid,uuid,numeric,uuid,text,jsonb}', true, false),
     ('void_hold', '{uuid,uuid,text}', true, false),
+    ('reverse_transfer', '{uuid,uuid,numeric,text,jsonb}', true, false),
     ('expire_holds', '{integer}', true, false),
     ('expire_due_holds', '{uuid}', false, false),
     ('due_held', '{uuid,numeric}', false, false),
@@ -34,11 +35,12 @@ INSERT INTO expected_execute VALUES
     ('time_ordered_ids', '{integer}', false, false),
     ('refuse_ledger_change', '{}', false, false);
 
--- Functions (1 + 27)
+-- Functions (1 + 28)
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
         'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
         'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer', 'time_ordered_ids',
-        'create_hold', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active'],
+        'create_hold', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active',
+        'reverse_transfer'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;
@@ -49,7 +51,8 @@ SELECT results_eq(
     $$SELECT proname::text COLLATE "default" FROM pg_proc WHERE pronamespace = 'wallet'::regnamespace AND prosecdef ORDER BY 1$$,
     $$VALUES ('apply_operation'), ('apply_operations'), ('capture_hold'), ('create_hold'), ('create_wallet'), ('deposit'),
              ('expire_holds'), ('expire_refusals'), ('get_hold'), ('get_transfer'), ('get_wallet'), ('list_operations'),
-             ('post_transfers'), ('prune_refusals'), ('transfer'), ('verify_ledger'), ('void_hold'), ('withdraw')$$,
+             ('post_transfers'), ('prune_refusals'), ('reverse_transfer'), ('transfer'), ('verify_ledger'), ('void_hold'),
+             ('withdraw')$$,
     'exactly the wallet functions that read or write the tables are SECURITY DEFINER');
 SELECT is_definer('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth is SECURITY DEFINER (it reads pg_shadow for PgBouncer)');
 SELECT is_empty(
@@ -71,7 +74,7 @@ SELECT ok((SELECT r.rolsuper FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.p
            WHERE p.oid = 'pgbouncer.get_auth(text)'::regprocedure),
     'pgbouncer.get_auth is owned by a superuser, the only kind of role that may read pg_shadow');
 
--- EXECUTE privileges (16 x 4 + 4)
+-- EXECUTE privileges (27 x 4 + 4)
 SELECT function_privs_are('wallet', fn, args, 'wallet_app', CASE WHEN app THEN '{EXECUTE}' ELSE '{}' END::name[],
     format('wallet_app %s EXECUTE wallet.%s(%s)', CASE WHEN app THEN 'has' ELSE 'does not have' END, fn, array_to_string(args, ', ')))
 FROM expected_execute ORDER BY fn;
@@ -93,7 +96,7 @@ SELECT function_privs_are('pgbouncer', 'get_auth', ARRAY['text'], 'wallet_reader
 SELECT function_privs_are('pgbouncer', 'get_auth', ARRAY['text'], 'public', '{}'::name[],
     'PUBLIC does not have EXECUTE on pgbouncer.get_auth(text)');
 
--- Table, schema and database privileges (9 + 8 + 4)
+-- Table, schema and database privileges (12 + 8 + 4)
 SELECT table_privs_are('wallet', 'wallets', 'wallet_app', '{}'::name[], 'wallet_app has no privilege on wallet.wallets');
 SELECT table_privs_are('wallet', 'operations', 'wallet_app', '{}'::name[], 'wallet_app has no privilege on wallet.operations');
 SELECT table_privs_are('wallet', 'wallets', 'wallet_reader', ARRAY['SELECT'], 'wallet_reader has only SELECT on wallet.wallets');
@@ -102,6 +105,9 @@ SELECT table_privs_are('wallet', 'wallets', 'public', '{}'::name[], 'PUBLIC has 
 SELECT table_privs_are('wallet', 'operations', 'public', '{}'::name[], 'PUBLIC has no privilege on wallet.operations');
 SELECT table_privs_are('wallet', 'wallets', 'pgbouncer_auth', '{}'::name[], 'pgbouncer_auth has no privilege on wallet.wallets');
 SELECT table_privs_are('wallet', 'operations', 'pgbouncer_auth', '{}'::name[], 'pgbouncer_auth has no privilege on wallet.operations');
+SELECT table_privs_are('wallet', 'reversals', 'wallet_app', '{}'::name[], 'wallet_app has no privilege on wallet.reversals');
+SELECT table_privs_are('wallet', 'reversals', 'wallet_reader', ARRAY['SELECT'], 'wallet_reader has only SELECT on wallet.reversals');
+SELECT table_privs_are('wallet', 'reversals', 'public', '{}'::name[], 'PUBLIC has no privilege on wallet.reversals');
 SELECT table_privs_are('wallet', 'operations', 'wallet_owner', ARRAY['INSERT', 'REFERENCES', 'SELECT', 'TRIGGER'],
     'even the owner wallet_owner may not UPDATE, DELETE or TRUNCATE wallet.operations');
 SELECT schema_privs_are('wallet', 'wallet_app', ARRAY['USAGE'], 'wallet_app has only USAGE on schema wallet');

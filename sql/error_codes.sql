@@ -43,7 +43,9 @@ AS $$
         ('WL016', 'hold_not_found', 'hold not found',
          'Check the hold id (and its wallet), or see the wallet''s holds in wallet.holds.', 404),
         ('WL017', 'hold_not_active', 'the hold is no longer active',
-         'A hold is captured or voided once, and not after it expired: see its status with wallet.get_hold().', 409)
+         'A hold is captured or voided once, and not after it expired: see its status with wallet.get_hold().', 409),
+        ('WL018', 'reversal_exceeds_original', 'the reversal exceeds what remains of the original',
+         'Reverse at most the original''s amount minus its reversals so far: see reversed_amount in wallet.get_transfer().', 422)
 $$;
 ALTER FUNCTION wallet.error_codes() OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.error_codes() FROM PUBLIC;

@@ -38,6 +38,9 @@ COMMENT ON FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb) IS
 p_idempotency_key (optional, 1-255 characters) is scoped to the source wallet: repeating the same transfer returns the original (replayed = true); another request with it raises WL005. p_metadata: a JSON object of at most 4096 bytes, stored on both legs.
 Raises WL001 unknown wallet (the detail says which side), WL002 insufficient funds, WL003 invalid amount, WL005 key reused, WL006 the destination would exceed the balance limit, WL007 invalid key, WL009 a NULL wallet id, WL012 currency mismatch, WL013 invalid metadata, WL014 the same wallet on both sides.';
 
+-- 1.1.0 (reversals) added reverses and reversed_amount (last): a RETURNS TABLE cannot change in place, so
+-- the old form is dropped first.
+DROP FUNCTION IF EXISTS wallet.get_transfer(uuid);
 CREATE OR REPLACE FUNCTION wallet.get_transfer(p_transfer_id uuid)
 RETURNS TABLE (
     transfer_id uuid,
@@ -47,7 +50,9 @@ RETURNS TABLE (
     amount numeric,
     currency text,
     metadata jsonb,
-    created_at timestamptz
+    created_at timestamptz,
+    reverses uuid,
+    reversed_amount numeric
 )
 LANGUAGE plpgsql
 STABLE
@@ -56,12 +61,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    -- The owning leg (the source's, or the wallet's of a deposit) says it all.
+    -- The owning leg (the source's, or the wallet's of a deposit) says it all. Its reversal link is keyed
+    -- by that wallet; its own reversals all belong to the wallet that pays back (the destination of a
+    -- transfer between wallets, else the same wallet): two probes of wallet.reversals' indexes.
     RETURN QUERY
     SELECT o.transfer_id, CASE o.operation_type WHEN 'TRANSFER_OUT' THEN 'TRANSFER' ELSE o.operation_type END,
         CASE WHEN o.operation_type <> 'DEPOSIT' THEN o.wallet_id END,
         CASE o.operation_type WHEN 'DEPOSIT' THEN o.wallet_id WHEN 'TRANSFER_OUT' THEN o.counterparty_wallet_id END,
-        round(o.amount, c.minor_units), w.currency, o.metadata, o.created_at
+        round(o.amount, c.minor_units), w.currency, o.metadata, o.created_at,
+        (SELECT r.reverses FROM wallet.reversals AS r WHERE r.wallet_id = o.wallet_id AND r.transfer_id = o.transfer_id),
+        round(coalesce((SELECT sum(r.amount) FROM wallet.reversals AS r
+                        WHERE r.wallet_id = coalesce(o.counterparty_wallet_id, o.wallet_id) AND r.reverses = o.transfer_id),
+                       0), c.minor_units)
     FROM wallet.operations AS o
     JOIN wallet.wallets AS w ON w.id = o.wallet_id
     JOIN wallet.currencies AS c ON c.code = w.currency
@@ -76,6 +87,6 @@ ALTER FUNCTION wallet.get_transfer(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.get_transfer(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.get_transfer(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.get_transfer(uuid) IS
-'Returns a transfer by its id: kind (DEPOSIT, WITHDRAW or TRANSFER), from_wallet_id (NULL for a deposit: the outside world), to_wallet_id (NULL for a withdrawal), amount, currency, metadata, created_at. Every ledger entry names its transfer_id. Raises WL011 if there is no such transfer. Finds it by the transfer id alone (an index on every node of a distributed database).';
+'Returns a transfer by its id: kind (DEPOSIT, WITHDRAW or TRANSFER), from_wallet_id (NULL for a deposit: the outside world), to_wallet_id (NULL for a withdrawal), amount, currency, metadata, created_at, reverses (the transfer this one reverses, NULL unless it is a reversal: wallet.reverse_transfer) and reversed_amount (how much of it its reversals have moved back, 0 if none). Every ledger entry names its transfer_id. Raises WL011 if there is no such transfer. Finds it by the transfer id alone (an index on every node of a distributed database).';
 --rollback DROP FUNCTION wallet.get_transfer(uuid);
 --rollback DROP FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb);
