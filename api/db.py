@@ -214,9 +214,17 @@ class Database:
         return int(expired)
 
     async def _one(self, call: Callable[[asyncpg.Connection], Awaitable[Any]], call_name: str) -> asyncpg.Record:
-        row = await self.run(call, call_name=call_name)
+        row: asyncpg.Record | None = await self.run(call, call_name=call_name)
         assert row is not None
-        return row  # type: ignore[no-any-return]
+        return row
+
+    async def reverse_transfer(
+        self, transfer_id: UUID, amount: Decimal | None, idempotency_key: str, metadata: str | None
+    ) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.reverse_transfer(NULL, $1, $2, $3, $4::jsonb)"
+        return await self._one(
+            lambda c: c.fetchrow(sql, transfer_id, amount, idempotency_key, metadata), "reverse_transfer"
+        )
 
     async def expire_refusals(self) -> int:
         """wallet.expire_refusals: deletes refusals of server-made keys past their expiry; how many."""

@@ -45,6 +45,7 @@ SQLSTATES: dict[str, ErrorKind] = {
     "WL015": ErrorKind(422, "invalid_currency", "invalid currency"),
     "WL016": ErrorKind(404, "hold_not_found", "hold not found"),
     "WL017": ErrorKind(409, "hold_not_active", "the hold is no longer active"),
+    "WL018": ErrorKind(422, "reversal_exceeds_original", "the reversal exceeds what remains of the original"),
 }
 
 # Errors of the HTTP layer itself, in the same vocabulary.
@@ -80,6 +81,7 @@ FIELD_OF_SQLSTATE = {
     "WL013": ("body", "metadata"),
     "WL014": ("body", "to_wallet_id"),
     "WL015": ("body", "currency"),
+    "WL018": ("body", "amount"),
 }
 # pydantic error types that stand for a code of the database's vocabulary (422 with that code).
 VALIDATION_CODES = {

@@ -275,6 +275,32 @@ class Transfer(BaseModel):
     created_at: datetime
 
 
+class TransferView(Transfer):
+    reverses: UUID | None = Field(description="The transfer this one reverses (all or part of); null if none.")
+    reversed_amount: MoneyOut = Field(description="How much of this transfer its reversals have moved back so far.")
+
+
+class ReversalRequest(RequestBody):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"amount": "5.00"}]})
+
+    amount: AmountIn | None = Field(
+        default=None, description="At most what is not yet reversed; default: all that is not yet reversed."
+    )
+    metadata: MetadataIn = None
+
+
+class ReversalResult(Transfer):
+    reverses: UUID = Field(description="The transfer this reversal moves money back along.")
+    original_reversed_amount: MoneyOut = Field(
+        description="How much of the original is reversed in all, this reversal included."
+    )
+    balance: MoneyOut = Field(
+        description="The balance right after it of the wallet that paid back (the original's destination; for a "
+        "withdrawal's reversal, its wallet)."
+    )
+    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+
+
 class TransferResult(Transfer):
     balance: MoneyOut = Field(description="The SOURCE wallet's balance right after the transfer.")
     replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")

@@ -1,15 +1,15 @@
 """Transfer endpoints: money between two wallets of one currency, and any transfer read by its id
 (deposits and withdrawals are transfers with the outside world)."""
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from api.domain import TransferRequest, raise_for
 from api.jsonbody import DecimalJSONRoute
 from api.routes.common import IdempotencyKey, database, json_response, metadata_out, post, problems
-from api.schemas import Transfer, TransferRequestBody, TransferResult
+from api.schemas import ReversalRequest, ReversalResult, TransferRequestBody, TransferResult, TransferView
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], route_class=DecimalJSONRoute)
 
@@ -35,11 +35,42 @@ async def create_transfer(request: Request, body: TransferRequestBody, key: Idem
     return json_response(result, 201, headers)
 
 
-@router.get("/{transfer_id}", response_model=Transfer, summary="Read a transfer", responses=problems(404, 422, 503))
+@router.get("/{transfer_id}", response_model=TransferView, summary="Read a transfer", responses=problems(404, 422, 503))
 async def get_transfer(request: Request, transfer_id: UUID) -> Response:
+    row = await database(request).get_transfer(transfer_id)
     return json_response(
-        Transfer.model_construct(**_transfer_fields(await database(request).get_transfer(transfer_id)))
+        TransferView.model_construct(
+            **_transfer_fields(row), reverses=row["reverses"], reversed_amount=row["reversed_amount"]
+        )
     )
+
+
+@router.post(
+    "/{transfer_id}/reversal",
+    status_code=201,
+    response_model=ReversalResult,
+    summary="Reverse a transfer, all or part of it: the money moves back as a new transfer linked to it",
+    responses={**problems(400, 404, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def reverse_transfer(
+    request: Request,
+    transfer_id: UUID,
+    key: IdempotencyKey,
+    body: Annotated[ReversalRequest | None, Body()] = None,
+) -> Response:
+    body = body or ReversalRequest()
+    row = await database(request).reverse_transfer(transfer_id, body.amount, key.value, body.metadata)
+    result = ReversalResult.model_construct(
+        **_transfer_fields(row),
+        reverses=row["reverses"],
+        original_reversed_amount=row["original_reversed_amount"],
+        balance=row["balance_after"],
+        replayed=row["replayed"],
+    )
+    headers = {"Location": f"{router.prefix}/{row['transfer_id']}"}
+    if row["replayed"]:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(result, 201, headers)
 
 
 def _transfer_fields(row: Any) -> dict[str, Any]:
