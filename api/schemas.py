@@ -278,6 +278,7 @@ class Transfer(BaseModel):
 class TransferView(Transfer):
     reverses: UUID | None = Field(description="The transfer this one reverses (all or part of); null if none.")
     reversed_amount: MoneyOut = Field(description="How much of this transfer its reversals have moved back so far.")
+    hold_id: UUID | None = Field(description="The hold whose capture this transfer is; null if none.")
 
 
 class ReversalRequest(RequestBody):

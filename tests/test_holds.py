@@ -166,11 +166,12 @@ async def test_capturing_all_of_a_hold_withdraws_it(client: httpx.AsyncClient, l
     assert body["closed_at"] is not None and body["available_balance"] == "30.00"
     assert await balances(client, wallet_id) == ("30.00", "30.00")
     moved = (await client.get(f"/api/v1/transfers/{body['transfer_id']}")).json()
-    assert (moved["kind"], moved["from_wallet_id"], moved["amount"], moved["metadata"]) == (
+    assert (moved["kind"], moved["from_wallet_id"], moved["amount"], moved["metadata"], moved["hold_id"]) == (
         "WITHDRAW",
         str(wallet_id),
         "20.00",
         {"ride": 9},  # the hold's metadata when the capture brings none
+        created["id"],  # the ledger's link from the money to its hold
     )
     entry = (await client.get(f"/api/v1/wallets/{wallet_id}/operations")).json()["items"][-1]
     assert (entry["operation_type"], entry["transfer_id"]) == ("WITHDRAW", body["transfer_id"])
@@ -197,6 +198,7 @@ async def test_capturing_part_of_a_hold_to_another_wallet_releases_the_rest(
     assert await balances(client, merchant) == ("46.50", "46.50")
     moved = (await client.get(f"/api/v1/transfers/{body['transfer_id']}")).json()
     assert (moved["kind"], moved["to_wallet_id"], moved["metadata"]) == ("TRANSFER", str(merchant), {"final": True})
+    assert moved["hold_id"] == created["id"]
     assert not await ledger.inconsistencies(payer) and not await ledger.inconsistencies(merchant)
 
 

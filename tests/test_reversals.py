@@ -165,9 +165,7 @@ async def test_a_replayed_reversal_returns_the_original_and_another_request_with
         ([1], 422, "validation_error"),
     ],
 )
-async def test_a_refused_reversal_changes_nothing(
-    client: httpx.AsyncClient, body: Any, status: int, code: str
-) -> None:
+async def test_a_refused_reversal_changes_nothing(client: httpx.AsyncClient, body: Any, status: int, code: str) -> None:
     payer, merchant = await wallet(client, "10"), await wallet(client, "0")
     original = await pay(client, payer, merchant, "10")
     r = await reverse(client, original, body)

@@ -50,6 +50,7 @@ async def test_a_transfer_moves_money_with_two_legs_and_reads_back(client: httpx
         **{k: v for k, v in body.items() if k not in ("balance", "replayed")},
         "reverses": None,
         "reversed_amount": "0.00",
+        "hold_id": None,
     }
 
     out = (await client.get(f"/api/v1/wallets/{source}/operations")).json()["items"][-1]

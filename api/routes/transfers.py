@@ -40,7 +40,10 @@ async def get_transfer(request: Request, transfer_id: UUID) -> Response:
     row = await database(request).get_transfer(transfer_id)
     return json_response(
         TransferView.model_construct(
-            **_transfer_fields(row), reverses=row["reverses"], reversed_amount=row["reversed_amount"]
+            **_transfer_fields(row),
+            reverses=row["reverses"],
+            reversed_amount=row["reversed_amount"],
+            hold_id=row["hold_id"],
         )
     )
 

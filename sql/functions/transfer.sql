@@ -38,8 +38,8 @@ COMMENT ON FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb) IS
 p_idempotency_key (optional, 1-255 characters) is scoped to the source wallet: repeating the same transfer returns the original (replayed = true); another request with it raises WL005. p_metadata: a JSON object of at most 4096 bytes, stored on both legs.
 Raises WL001 unknown wallet (the detail says which side), WL002 insufficient funds, WL003 invalid amount, WL005 key reused, WL006 the destination would exceed the balance limit, WL007 invalid key, WL009 a NULL wallet id, WL012 currency mismatch, WL013 invalid metadata, WL014 the same wallet on both sides.';
 
--- 1.1.0 (reversals) added reverses and reversed_amount (last): a RETURNS TABLE cannot change in place, so
--- the old form is dropped first.
+-- 1.1.0 (holds, reversals) added reverses, reversed_amount and hold_id (last): a RETURNS TABLE cannot
+-- change in place, so the old form is dropped first.
 DROP FUNCTION IF EXISTS wallet.get_transfer(uuid);
 CREATE OR REPLACE FUNCTION wallet.get_transfer(p_transfer_id uuid)
 RETURNS TABLE (
@@ -52,7 +52,8 @@ RETURNS TABLE (
     metadata jsonb,
     created_at timestamptz,
     reverses uuid,
-    reversed_amount numeric
+    reversed_amount numeric,
+    hold_id uuid
 )
 LANGUAGE plpgsql
 STABLE
@@ -72,7 +73,8 @@ BEGIN
         (SELECT r.reverses FROM wallet.reversals AS r WHERE r.wallet_id = o.wallet_id AND r.transfer_id = o.transfer_id),
         round(coalesce((SELECT sum(r.amount) FROM wallet.reversals AS r
                         WHERE r.wallet_id = coalesce(o.counterparty_wallet_id, o.wallet_id) AND r.reverses = o.transfer_id),
-                       0), c.minor_units)
+                       0), c.minor_units),
+        (SELECT h.id FROM wallet.holds AS h WHERE h.wallet_id = o.wallet_id AND h.capture_transfer_id = o.transfer_id)
     FROM wallet.operations AS o
     JOIN wallet.wallets AS w ON w.id = o.wallet_id
     JOIN wallet.currencies AS c ON c.code = w.currency
@@ -87,6 +89,6 @@ ALTER FUNCTION wallet.get_transfer(uuid) OWNER TO wallet_owner;
 REVOKE ALL ON FUNCTION wallet.get_transfer(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wallet.get_transfer(uuid) TO wallet_app, wallet_reader;
 COMMENT ON FUNCTION wallet.get_transfer(uuid) IS
-'Returns a transfer by its id: kind (DEPOSIT, WITHDRAW or TRANSFER), from_wallet_id (NULL for a deposit: the outside world), to_wallet_id (NULL for a withdrawal), amount, currency, metadata, created_at, reverses (the transfer this one reverses, NULL unless it is a reversal: wallet.reverse_transfer) and reversed_amount (how much of it its reversals have moved back, 0 if none). Every ledger entry names its transfer_id. Raises WL011 if there is no such transfer. Finds it by the transfer id alone (an index on every node of a distributed database).';
+'Returns a transfer by its id: kind (DEPOSIT, WITHDRAW or TRANSFER), from_wallet_id (NULL for a deposit: the outside world), to_wallet_id (NULL for a withdrawal), amount, currency, metadata, created_at, reverses (the transfer this one reverses, NULL unless it is a reversal: wallet.reverse_transfer) and reversed_amount (how much of it its reversals have moved back, 0 if none), hold_id (the hold whose capture this transfer is, NULL if none: wallet.capture_hold). Every ledger entry names its transfer_id. Raises WL011 if there is no such transfer. Finds it by the transfer id alone (an index on every node of a distributed database).';
 --rollback DROP FUNCTION wallet.get_transfer(uuid);
 --rollback DROP FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb);
