@@ -1,7 +1,7 @@
 -- Holds: create, capture (all, part, to another wallet), void, expire; the available balance that
 -- withdrawals, transfers out and new holds are checked against; keys; verify_ledger's held check.
 BEGIN;
-SELECT plan(40);
+SELECT plan(48);
 
 SELECT wallet.create_wallet(100.00, 'c1000000-0000-4000-8000-000000000001');
 SELECT wallet.create_wallet(0, 'c1000000-0000-4000-8000-000000000002');
@@ -149,6 +149,51 @@ SELECT results_eq(
     $$VALUES ('expired'::text, 0.0000::numeric)$$,
     'it is expired and its wallet holds nothing');
 SELECT is(wallet.expire_holds(), 0, 'a second sweep finds nothing');
+
+-- Batches: wallet.create_holds, one element each, in order, each seeing the ones before it
+SELECT wallet.create_wallet(10, 'c1000000-0000-4000-8000-000000000004');
+SELECT results_eq(
+    $$SELECT ordinal, status, available_balance, replayed, error_code
+      FROM wallet.create_holds('c1000000-0000-4000-8000-000000000004', ARRAY[
+          ROW(4, 60, 'pgtap-b1', false, NULL)::wallet.hold_request,
+          ROW(4, 60, 'pgtap-b1', false, NULL)::wallet.hold_request,
+          ROW(5, 60, 'pgtap-b1', false, NULL)::wallet.hold_request,
+          ROW(7, 60, NULL, false, NULL)::wallet.hold_request,
+          ROW(0, 60, NULL, false, NULL)::wallet.hold_request,
+          ROW(1, 0, NULL, false, NULL)::wallet.hold_request,
+          ROW(6, 60, 'srv-1', true, '{"n": 1}')::wallet.hold_request])$$,
+    $$VALUES (1, 'active'::text, 6.00::numeric, false, NULL::text), (2, 'active', 6.00, true, NULL), (3, NULL, 6.00, false, 'WL005'),
+             (4, NULL, 6.00, false, 'WL002'), (5, NULL, 6.00, false, 'WL003'), (6, NULL, 6.00, false, 'WL009'),
+             (7, 'active', 0.00, false, NULL)$$,
+    'create_holds: a hold, its replay in the same batch, the key with another amount (WL005), one beyond what is left (WL002), a bad amount and expiry, and one that takes the rest');
+SELECT results_eq(
+    $$SELECT count(*)::integer, sum(amount), (SELECT held FROM wallet.wallets WHERE id = 'c1000000-0000-4000-8000-000000000004')
+      FROM wallet.holds WHERE wallet_id = 'c1000000-0000-4000-8000-000000000004'$$,
+    $$VALUES (2, 10.0000::numeric, 10.0000::numeric)$$,
+    'only the two holds that were made are written, and held is their sum');
+SELECT results_eq(
+    $$SELECT hold_id, replayed FROM wallet.create_holds('c1000000-0000-4000-8000-000000000004',
+          ARRAY[ROW(4, 60, 'pgtap-b1', false, NULL)::wallet.hold_request])$$,
+    $$SELECT id, true FROM wallet.holds WHERE idempotency_key = 'pgtap-b1'$$,
+    'a later batch replays the hold its key made');
+SELECT is((SELECT count(*)::integer FROM wallet.create_holds('c1000000-0000-4000-8000-0000000000ff',
+          ARRAY[ROW(1, 60, NULL, false, NULL)::wallet.hold_request, ROW(1, 60, NULL, false, NULL)::wallet.hold_request])
+          WHERE error_code = 'WL001'), 2, 'create_holds on an unknown wallet refuses every element with WL001');
+SELECT wallet.deposit('c1000000-0000-4000-8000-000000000004', 1, 'pgtap-b-dep');
+SELECT results_eq(
+    $$SELECT error_code FROM wallet.create_holds('c1000000-0000-4000-8000-000000000004',
+          ARRAY[ROW(1, 60, 'pgtap-b-dep', false, NULL)::wallet.hold_request])
+      UNION ALL
+      SELECT error_code FROM wallet.create_holds('c1000000-0000-4000-8000-000000000004',
+          ARRAY[ROW(1, 60, 'pgtap-b-dep', true, NULL)::wallet.hold_request])$$,
+    $$VALUES ('WL005'::text), (NULL)$$,
+    'a client''s key a deposit used is WL005; a key the caller made up is not looked up among movements');
+SELECT throws_ok($$SELECT * FROM wallet.create_holds('c1000000-0000-4000-8000-000000000004', '{}')$$, 'WL009', NULL,
+    'an empty batch: WL009');
+SELECT throws_ok($$SELECT * FROM wallet.create_holds(NULL, ARRAY[ROW(1, 60, NULL, false, NULL)::wallet.hold_request])$$,
+    'WL009', NULL, 'a NULL wallet: WL009');
+SELECT is_empty($$SELECT * FROM wallet.verify_ledger('c1000000-0000-4000-8000-000000000004')$$,
+    'verify_ledger agrees after the batches');
 
 -- Lookups and the audit
 SELECT results_eq(

@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(204);
+SELECT plan(209);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -22,6 +22,7 @@ INSERT INTO expected_execute VALUES
     ('max_amount', '{}', true, true),
     ('raise_error', '{text,text}', false, false),
     ('create_hold', '{uuid,numeric,integer,text,jsonb}', true, false),
+    ('create_holds', '{uuid,wallet.hold_request[]}', true, false),
     ('get_hold', '{uuid}', true, true),
     ('capture_hold', '{uuid,uuid,numeric,uuid,text,jsonb}', true, false),
     ('void_hold', '{uuid,uuid,text}', true, false),
@@ -39,7 +40,7 @@ INSERT INTO expected_execute VALUES
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
         'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
         'prune_refusals', 'expire_refusals', 'post_transfers', 'transfer', 'get_transfer', 'time_ordered_ids',
-        'create_hold', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active',
+        'create_hold', 'create_holds', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active',
         'reverse_transfer'],
     'the wallet schema holds exactly the expected functions');
 SELECT has_function('wallet', fn, args, format('wallet.%s(%s) exists', fn, array_to_string(args, ', ')))
@@ -49,7 +50,7 @@ SELECT has_function('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth(
 -- SECURITY DEFINER, search_path and ownership (6)
 SELECT results_eq(
     $$SELECT proname::text COLLATE "default" FROM pg_proc WHERE pronamespace = 'wallet'::regnamespace AND prosecdef ORDER BY 1$$,
-    $$VALUES ('apply_operation'), ('apply_operations'), ('capture_hold'), ('create_hold'), ('create_wallet'), ('deposit'),
+    $$VALUES ('apply_operation'), ('apply_operations'), ('capture_hold'), ('create_hold'), ('create_holds'), ('create_wallet'), ('deposit'),
              ('expire_holds'), ('expire_refusals'), ('get_hold'), ('get_transfer'), ('get_wallet'), ('list_operations'),
              ('post_transfers'), ('prune_refusals'), ('reverse_transfer'), ('transfer'), ('verify_ledger'), ('void_hold'),
              ('withdraw')$$,
