@@ -1,14 +1,15 @@
 """Live batching of hot wallets (the technique behind TigerBeetle's throughput).
 
-Requests (deposits, withdrawals, transfers) queue per group and go together, in arrival order, as the
-next wallet.post_transfers call of their group; at most one call per group is in flight in this
-process. A request joins the group of any of its wallets that is already busy there (queued or in
-flight), so a hot wallet batches whichever side of a transfer it is on: ten thousand payers paying one
-merchant share the merchant's calls. A request whose wallets are all quiet starts a group of its own
-and goes at once: no added latency. The rules stay in the database: this only decides which requests
-share a transaction (whose wallets the database locks in id order, so calls never deadlock). Each
-request gets its own row back, so one refused withdrawal does not fail its neighbours, and every
-request carries its idempotency key, so a retried batch cannot apply twice.
+Requests (deposits, withdrawals, transfers; new holds, in a batcher of their own) queue per group and
+go together, in arrival order, as the next wallet.post_transfers (wallet.create_holds) call of their
+group; at most one call per group is in flight in this process. A request joins the group of any of
+its wallets that is already busy there (queued or in flight), so a hot wallet batches whichever side
+of a transfer it is on: ten thousand payers paying one merchant share the merchant's calls. A request
+whose wallets are all quiet starts a group of its own and goes at once: no added latency. The rules
+stay in the database: this only decides which requests share a transaction (whose wallets the
+database locks in id order, so calls never deadlock). Each request gets its own row back, so one
+refused withdrawal does not fail its neighbours, and every request carries its idempotency key, so a
+retried batch cannot apply twice.
 
 Sharing a call never changes an answer: if a batched call fails as a whole for any reason other than
 the database being unavailable (which every request would have met alone too), nothing of it was
@@ -18,31 +19,45 @@ alone and nothing about one request can fail its neighbours."""
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import asyncpg
+
 from api.db import Database
-from api.domain import TransferRequest, Unavailable
+from api.domain import HoldItem, TransferRequest, Unavailable
 from api.metrics import BATCH_QUEUED, BATCH_SIZE
+
+R = TypeVar("R", TransferRequest, HoldItem)
 
 
 @dataclass
-class _Pending:
-    request: TransferRequest
+class _Pending(Generic[R]):
+    request: R
     result: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class Batcher:
+class _LiveBatcher(Generic[R]):
+    """The queues, groups and settling; subclasses say which wallets a request touches and which call
+    applies a batch."""
+
     def __init__(self, db: Database, max_batch: int, max_queue: int) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_queue = max_queue
-        self._queues: dict[UUID, deque[_Pending]] = {}  # by group: the wallet that started it
+        self._queues: dict[UUID, deque[_Pending[R]]] = {}  # by group: the wallet that started it
         self._busy: dict[UUID, tuple[UUID, int]] = {}  # wallet -> (its group, requests of it there)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def apply(self, request: TransferRequest) -> Any:
-        """The request's wallet.transfer_result row, exactly as wallet.post_transfers returned it."""
+    def _wallets(self, request: R) -> tuple[UUID, ...]:
+        """The wallets the request touches, the one it is grouped on by default last."""
+        raise NotImplementedError
+
+    async def _call(self, group: UUID, requests: list[R]) -> list[asyncpg.Record]:
+        raise NotImplementedError
+
+    async def apply(self, request: R) -> Any:
+        """The request's result row, exactly as the batch function returned it."""
         group = self._group_of(request)
         queue = self._queues.get(group)
         if queue is None:
@@ -64,24 +79,25 @@ class Batcher:
             pending.result.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
 
-    def _group_of(self, request: TransferRequest) -> UUID:
+    def _group_of(self, request: R) -> UUID:
         """The busy group of one of the request's wallets (the destination's first), else a new one."""
-        for wallet_id in request.wallets():
+        wallets = self._wallets(request)
+        for wallet_id in wallets:
             busy = self._busy.get(wallet_id)
             if busy is not None and busy[0] in self._queues:
                 return busy[0]
-        return request.from_wallet_id or request.to_wallet_id  # type: ignore[return-value]
+        return wallets[-1]
 
-    def _join(self, group: UUID, request: TransferRequest) -> None:
-        for wallet_id in request.wallets():
+    def _join(self, group: UUID, request: R) -> None:
+        for wallet_id in self._wallets(request):
             busy = self._busy.get(wallet_id)
             if busy is None:
                 self._busy[wallet_id] = (group, 1)
             elif busy[0] == group:
                 self._busy[wallet_id] = (group, busy[1] + 1)
 
-    def _leave(self, group: UUID, request: TransferRequest) -> None:
-        for wallet_id in request.wallets():
+    def _leave(self, group: UUID, request: R) -> None:
+        for wallet_id in self._wallets(request):
             busy = self._busy.get(wallet_id)
             if busy is not None and busy[0] == group:
                 if busy[1] <= 1:
@@ -89,7 +105,7 @@ class Batcher:
                 else:
                     self._busy[wallet_id] = (group, busy[1] - 1)
 
-    async def _drain(self, group: UUID, queue: deque[_Pending]) -> None:
+    async def _drain(self, group: UUID, queue: deque[_Pending[R]]) -> None:
         try:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
@@ -107,9 +123,9 @@ class Batcher:
                 if not p.result.done():
                     p.result.set_exception(Unavailable("the service is shutting down"))
 
-    async def _settle(self, group: UUID, batch: list[_Pending]) -> None:
+    async def _settle(self, group: UUID, batch: list[_Pending[R]]) -> None:
         try:
-            rows = await self.db.post_transfers(group, [p.request for p in batch])
+            rows = await self._call(group, [p.request for p in batch])
         except BaseException as exc:
             if len(batch) > 1 and isinstance(exc, Exception) and not isinstance(exc, Unavailable):
                 for p in batch:  # each on its own, in order, each with its own outcome
@@ -129,3 +145,24 @@ class Batcher:
         """Lets in-flight batches finish (their results are committed; their clients get them)."""
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+
+
+class Batcher(_LiveBatcher[TransferRequest]):
+    """Deposits, withdrawals and transfers, as wallet.post_transfers calls: a transfer joins the busy
+    group of either of its wallets, else starts one on its source (a deposit: its wallet)."""
+
+    def _wallets(self, request: TransferRequest) -> tuple[UUID, ...]:
+        return request.wallets()  # the destination first, the source (the owner) last
+
+    async def _call(self, group: UUID, requests: list[TransferRequest]) -> list[asyncpg.Record]:
+        return await self.db.post_transfers(group, requests)
+
+
+class HoldBatcher(_LiveBatcher[HoldItem]):
+    """New holds, as wallet.create_holds calls: one group per wallet."""
+
+    def _wallets(self, request: HoldItem) -> tuple[UUID, ...]:
+        return (request.wallet_id,)
+
+    async def _call(self, group: UUID, requests: list[HoldItem]) -> list[asyncpg.Record]:
+        return await self.db.create_holds(group, [r.request for r in requests])

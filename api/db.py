@@ -17,7 +17,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from api.domain import TransferRequest, Unavailable, WalletError
+from api.domain import HoldRequest, TransferRequest, Unavailable, WalletError
 from api.metrics import DB_LATENCY, DB_RETRIES
 from api.settings import Settings
 
@@ -178,13 +178,11 @@ class Database:
         assert row is not None
         return row
 
-    async def create_hold(
-        self, wallet_id: UUID, amount: Decimal, expires_in_seconds: int, idempotency_key: str, metadata: str | None
-    ) -> asyncpg.Record:
-        sql = "SELECT * FROM wallet.create_hold($1, $2, $3, $4, $5::jsonb)"
-        return await self._one(
-            lambda c: c.fetchrow(sql, wallet_id, amount, expires_in_seconds, idempotency_key, metadata), "create_hold"
-        )
+    async def create_holds(self, wallet_id: UUID, requests: list[HoldRequest]) -> list[asyncpg.Record]:
+        """wallet.create_holds: one wallet.hold_outcome per request, in order; a refused request comes
+        back as a row with its error code (nothing of it written)."""
+        sql = "SELECT * FROM wallet.create_holds($1, $2::wallet.hold_request[])"
+        return await self.run(lambda c: c.fetch(sql, wallet_id, requests), call_name="create_holds")
 
     async def get_hold(self, hold_id: UUID) -> asyncpg.Record:
         return await self._one(lambda c: c.fetchrow("SELECT * FROM wallet.get_hold($1)", hold_id), "get_hold")

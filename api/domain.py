@@ -39,9 +39,26 @@ class TransferRequest(NamedTuple):
         return tuple(w for w in (self.to_wallet_id, self.from_wallet_id) if w is not None)
 
 
+class HoldRequest(NamedTuple):
+    """One element of wallet.create_holds (the type wallet.hold_request), in its field order."""
+
+    amount: Decimal
+    expires_in_seconds: int
+    idempotency_key: str
+    ephemeral_key: bool
+    metadata: str | None
+
+
+class HoldItem(NamedTuple):
+    """A hold to place on a wallet: what the hold batcher queues."""
+
+    wallet_id: UUID
+    request: HoldRequest
+
+
 def raise_for(row: Any) -> Any:
-    """A wallet.transfer_result row as it is, or its refusal raised as a WalletError."""
+    """A wallet.transfer_result (or wallet.hold_outcome) row as it is, or its refusal raised as a WalletError."""
     if row["error_code"]:
-        balance = row["balance_after"] if row["error_code"] == "WL002" else None
+        balance = row.get("balance_after") if row["error_code"] == "WL002" else None
         raise WalletError(row["error_code"], row["error_detail"], balance, bool(row["replayed"]))
     return row

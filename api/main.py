@@ -20,7 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.batcher import Batcher
+from api.batcher import Batcher, HoldBatcher
 from api.db import Database
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.routes import health, holds, transfers, wallets
@@ -242,6 +242,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batcher = (
             Batcher(db, settings.batch_max_size, settings.batch_max_queue) if settings.batching else None
         )
+        app.state.hold_batcher = (
+            HoldBatcher(db, settings.batch_max_size, settings.batch_max_queue) if settings.batching else None
+        )
         background = [
             asyncio.create_task(_log_pool(db, settings.pool_log_seconds)),
             asyncio.create_task(_housekeeping(db, settings.housekeeping_seconds)),
@@ -254,6 +257,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             if app.state.batcher is not None:
                 await app.state.batcher.close()
+                await app.state.hold_batcher.close()
             await db.close()
 
     app = WalletAPI(

@@ -3,6 +3,7 @@ void, expire; the available balance every other movement is checked against; key
 which changes nothing."""
 
 import asyncio
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -329,3 +330,47 @@ async def test_the_sweep_expires_holds_without_any_request(settings: Settings, l
         got = (await client.get(f"{HOLDS}/{created['id']}")).json()
         assert got["closed_at"] >= got["expires_at"]  # the record of when it expired
         assert not await ledger.inconsistencies(payer)
+
+
+def _metric(text: str, name: str) -> float:
+    """A sample's value; 0 before its first observation (a counter with labels appears then)."""
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_holds_on_a_busy_wallet_share_calls_and_each_gets_its_own_answer(
+    client: httpx.AsyncClient, ledger: Ledger
+) -> None:
+    wallet_id = await wallet(client, "100")
+    calls = 'wallet_db_call_duration_seconds_count{call="create_holds"}'
+    before = _metric((await client.get("/metrics")).text, calls)
+    # A busy wallet: the first call waits on its row lock while the rest queue up behind it.
+    con = await ledger.pool.acquire()
+    tx = con.transaction()
+    await tx.start()
+    await con.execute("SELECT 1 FROM wallet.wallets WHERE id = $1 FOR UPDATE", wallet_id)
+    key = {"Idempotency-Key": f"b-{uuid4()}"}
+    try:
+        pending = [
+            asyncio.ensure_future(client.post(f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "3"}))
+            for _ in range(40)
+        ] + [
+            asyncio.ensure_future(client.post(f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "1"}, headers=key))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.5)
+    finally:
+        await tx.rollback()
+        await ledger.pool.release(con)
+    answers = await asyncio.gather(*pending)
+    made = [r for r in answers[:40] if r.status_code == 201]
+    refused = [r for r in answers[:40] if r.status_code == 400]
+    assert (len(made), len(refused)) == (33, 7), [r.status_code for r in answers]  # 33 x 3 + 1 = 100
+    assert {r.json()["code"] for r in refused} == {"insufficient_funds"}
+    assert [r.status_code for r in answers[40:]] == [201, 201]
+    assert answers[40].json()["id"] == answers[41].json()["id"]  # one hold for the key, replayed
+    assert len({r.json()["id"] for r in made}) == 33
+    assert await balances(client, wallet_id) == ("100.00", "0.00")
+    used = _metric((await client.get("/metrics")).text, calls) - before
+    assert 2 <= used <= 10, used  # 42 holds in a few calls, not 42
+    assert not await ledger.inconsistencies(wallet_id)

@@ -6,6 +6,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Request, Response
 
+from api.batcher import HoldBatcher
+from api.domain import HoldItem, HoldRequest, raise_for
 from api.jsonbody import DecimalJSONRoute
 from api.routes.common import IdempotencyKey, database, json_response, metadata_out, problems
 from api.schemas import CaptureHoldRequest, CreateHoldRequest, Hold, HoldResult, VoidHoldRequest
@@ -48,7 +50,13 @@ def _result(row: Any, status: int = 200, headers: dict[str, str] | None = None) 
 )
 async def create_hold(request: Request, wallet_id: UUID, body: CreateHoldRequest, key: IdempotencyKey) -> Response:
     seconds = body.expires_in_seconds or request.app.state.settings.hold_default_seconds
-    row = await database(request).create_hold(wallet_id, body.amount, seconds, key.value, body.metadata)
+    item = HoldItem(wallet_id, HoldRequest(body.amount, seconds, key.value, key.ephemeral, body.metadata))
+    batcher: HoldBatcher | None = request.app.state.hold_batcher
+    if batcher is not None:
+        row = raise_for(await batcher.apply(item))
+    else:
+        (row,) = await database(request).create_holds(wallet_id, [item.request])
+        raise_for(row)
     return _result(row, 201, {"Location": f"{HOLDS}/{row['hold_id']}"})
 
 
