@@ -2,7 +2,7 @@
 # HTTP benchmark (make bench): wrk with the Lua scripts in loadtest/wrk against the API on a scratch
 # database, 1 and 2 API workers, and one table: GET one wallet; POST on one hot wallet with live
 # batching on and off; POST spread over 10,000 wallets; transfers from 10,000 payers into the hot
-# wallet, and between random pairs of them. After every POST run the ledger must match
+# wallet, and between random pairs of them; holds on one wallet (two-step payments). After every POST run the ledger must match
 # what wrk saw acknowledged. Then the ratios, measured in this one run, and a 60 s hold on the hot
 # wallet with HOLD_CONNECTIONS clients (16: enough for well over 1,000 rps without queueing; 64
 # saturate the API, and saturation only adds queueing latency). Settings (environment): DURATION (15 s
@@ -42,10 +42,11 @@ say "preparing $BENCH_DB: a hot wallet and $WALLETS others"
 drop_database "$BENCH_DB"
 "$ROOT/scripts/stack.sh" migrate "$BENCH_DB" >/dev/null 2>&1
 HOT_WALLET=$(psql_admin "$BENCH_DB" -qtA -c "SELECT wallet_id FROM wallet.create_wallet(1000000000, md5('bench:hot')::uuid)")
+HOLD_WALLET=$(psql_admin "$BENCH_DB" -qtA -c "SELECT wallet_id FROM wallet.create_wallet(1000000000, md5('bench:holds')::uuid)")
 psql_admin "$BENCH_DB" -qtA -v n="$WALLETS" >"$OUT/wallets.txt" <<<"SELECT w.wallet_id FROM generate_series(1, :n) AS g,
     LATERAL wallet.create_wallet(1000000, md5('bench:' || g)::uuid) AS w"
 psql_admin "$BENCH_DB" -qc 'VACUUM ANALYZE'
-export HOT_WALLET WALLETS_FILE="$OUT/wallets.txt"
+export HOT_WALLET HOLD_WALLET WALLETS_FILE="$OUT/wallets.txt"
 
 start_api() { # start_api WORKERS BATCHING
     stop_api
@@ -61,6 +62,30 @@ start_api() { # start_api WORKERS BATCHING
 
 total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM wallet.wallets"; }
 
+# hold_check TOKEN ACKNOWLEDGED: the holds of a post_holds run, found by their keys, are every acknowledged
+# request and at most CONNECTIONS more, all active; the wallet's balance did not move (holds move no
+# money), its held amount is the sum of its active holds and get_wallet's available_balance is exactly
+# balance - held; wallet.verify_ledger() has no rows for it.
+hold_check() {
+    psql_admin "$BENCH_DB" -qtA -v w="$HOLD_WALLET" -v prefix="bench-$1-%" -v ack="$2" -v slack="$CONNECTIONS" <<'SQL'
+WITH run AS (
+    SELECT count(*) AS n, count(*) FILTER (WHERE status <> 'active') AS closed
+    FROM wallet.holds WHERE wallet_id = :'w' AND idempotency_key LIKE :'prefix'
+), w AS (
+    SELECT x.balance, x.held, g.available_balance,
+        (SELECT sum(amount) FROM wallet.holds WHERE wallet_id = x.id AND status = 'active') AS active
+    FROM wallet.wallets AS x, wallet.get_wallet(x.id) AS g WHERE x.id = :'w'
+)
+SELECT CASE WHEN run.n BETWEEN :ack AND :ack + :slack AND run.closed = 0 AND w.balance = 1000000000
+        AND w.held = w.active AND w.available_balance = w.balance - w.held
+        AND NOT EXISTS (SELECT FROM wallet.verify_ledger(:'w'))
+    THEN format('exact(%s holds, %s unacknowledged, available %s)', run.n, run.n - :ack, w.available_balance)
+    ELSE format('MISMATCH(holds %s, acknowledged %s, closed %s, balance %s, held %s, active holds %s, available %s)',
+        run.n, :ack, run.closed, w.balance, w.held, w.active, w.available_balance) END
+FROM run, w;
+SQL
+}
+
 # run LABEL WORKERS SCRIPT SECONDS: one wrk run, its result line, and for POSTs the ledger check
 # (python -m ledgercheck keys, the one shared with chaos, Locust and the tests): the run's entries, found by
 # their keys, are every acknowledged request and at most CONNECTIONS more (in flight when wrk stopped); every
@@ -68,7 +93,7 @@ total_balance() { psql_admin "$BENCH_DB" -qtA -c "SELECT sum(balance) FROM walle
 # before to after exactly; and wallet.verify_ledger() has no rows.
 declare -A RPS
 run() {
-    local label=$1 workers=$2 script=$3 seconds=$4 token before line check d w t
+    local label=$1 workers=$2 script=$3 seconds=$4 token before line check d w t h
     token="$RANDOM$RANDOM"
     before=$(total_balance)
     line=$(BENCH_RUN="$token" wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" \
@@ -77,8 +102,12 @@ run() {
     d=$(sed 's/.*deposits=\([0-9]*\).*/\1/' <<<"$line")
     w=$(sed 's/.*withdrawals=\([0-9]*\).*/\1/' <<<"$line")
     t=$(sed 's/.*transfers=\([0-9]*\).*/\1/' <<<"$line")
+    h=$(sed 's/.*holds=\([0-9]*\).*/\1/' <<<"$line")
     check="-"
-    if [ "$script" != get_wallet ]; then
+    if [ "$script" = post_holds ]; then
+        check=$(hold_check "$token" "$h")
+        [[ $check == exact* ]] || FAILED=1
+    elif [ "$script" != get_wallet ]; then
         # Each request leaves one keyed entry (a transfer's on its source); the password travels in the environment.
         check=$(PGPASSWORD=$POSTGRES_PASSWORD .venv/bin/python -m ledgercheck keys \
             --dsn "postgresql://postgres@127.0.0.1:$PG_PORT/$BENCH_DB" --prefix "bench-$token-" \
@@ -87,7 +116,7 @@ run() {
     fi
     RPS[$label-$workers]=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
     printf '%-8s %-28s %s ledger=%s\n' "$workers" "$label" "${line#RESULT }" "$check" | tee -a "$OUT/results.txt"
-    grep -q 'server_errors=0 socket_errors=0' <<<"$line" || FAILED=1
+    grep -q 'non2xx=0 server_errors=0 socket_errors=0' <<<"$line" || FAILED=1
 }
 
 FAILED=0
@@ -100,6 +129,7 @@ for workers in $WORKERS; do
     run "POST 10,000 wallets" "$workers" post_spread "$DURATION"
     run "transfer -> hot wallet" "$workers" transfer_hot "$DURATION"
     run "transfer, random pairs" "$workers" transfer_spread "$DURATION"
+    run "create hold, 1 wallet" "$workers" post_holds "$DURATION"
     start_api "$workers" false
     run "POST hot, unbatched" "$workers" post_hot "$DURATION"
 done
@@ -120,5 +150,7 @@ for workers in $WORKERS; do
     awk -v w="$workers" -v hot="${RPS[POST hot, batched-$workers]}" -v spread="${RPS[POST 10,000 wallets-$workers]}" \
         -v thot="${RPS[transfer -> hot wallet-$workers]}" -v tspread="${RPS[transfer, random pairs-$workers]}" \
         'BEGIN { printf "workers=%s  transfers into one wallet / hot deposits = %.2f   random-pair transfers / spread deposits = %.2f\n", w, thot / hot, tspread / spread }'
+    awk -v w="$workers" -v hot="${RPS[POST hot, batched-$workers]}" -v holds="${RPS[create hold, 1 wallet-$workers]}" \
+        'BEGIN { printf "workers=%s  holds on one wallet / hot deposits = %.2f (target >= 0.70)\n", w, holds / hot }'
 done
 [ "$FAILED" = 0 ] || die "a run had 5xx, socket errors or a ledger mismatch"

@@ -1,5 +1,5 @@
 -- Shared by the wrk scripts of `make bench`: per-thread counters of acknowledged deposits,
--- withdrawals and transfers and of 5xx answers, and one result line at the end for scripts/bench.sh
+-- withdrawals, transfers and holds and of 5xx answers, and one result line at the end for scripts/bench.sh
 -- to parse (which checks the ledger against them).
 local M = {}
 local threads = {}
@@ -12,14 +12,16 @@ function M.setup(thread)
 end
 
 function M.init()
-   deposits, withdrawals, transfers, server_errors = 0, 0, 0, 0
+   deposits, withdrawals, transfers, holds, server_errors = 0, 0, 0, 0, 0
    counter = 0
    run = os.getenv("BENCH_RUN") or tostring(os.time())
 end
 
 function M.response(status, headers, body)
    if status == 200 or status == 201 then
-      if body:find('"kind":"TRANSFER"', 1, true) then
+      if body:find('"status":"active"', 1, true) then
+         holds = holds + 1
+      elseif body:find('"kind":"TRANSFER"', 1, true) then
          transfers = transfers + 1
       elseif body:find('"WITHDRAW"', 1, true) then
          withdrawals = withdrawals + 1
@@ -54,6 +56,16 @@ function M.transfer(from, to)
    return wrk.format("POST", "/api/v1/transfers", headers, body)
 end
 
+-- A hold of 1.00 on the wallet of `path` (its holds endpoint), with its own Idempotency-Key.
+function M.hold(path)
+   counter = counter + 1
+   local headers = {
+      ["Content-Type"] = "application/json",
+      ["Idempotency-Key"] = "bench-" .. run .. "-" .. tid .. "-" .. counter,
+   }
+   return wrk.format("POST", path, headers, '{"amount": "1.00"}')
+end
+
 -- The wallet ids of WALLETS_FILE, one a line.
 function M.wallets()
    local ids = {}
@@ -64,18 +76,19 @@ function M.wallets()
 end
 
 function M.done(summary, latency, requests)
-   local d, w, t, e = 0, 0, 0, 0
+   local d, w, t, h, e = 0, 0, 0, 0, 0
    for _, th in ipairs(threads) do
       d = d + th:get("deposits")
       w = w + th:get("withdrawals")
       t = t + th:get("transfers")
+      h = h + th:get("holds")
       e = e + th:get("server_errors")
    end
    local errors = summary.errors
    io.write(string.format(
-      "RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f non2xx=%d server_errors=%d socket_errors=%d deposits=%d withdrawals=%d transfers=%d\n",
+      "RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f non2xx=%d server_errors=%d socket_errors=%d deposits=%d withdrawals=%d transfers=%d holds=%d\n",
       summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-      errors.status, e, errors.connect + errors.read + errors.write + errors.timeout, d, w, t))
+      errors.status, e, errors.connect + errors.read + errors.write + errors.timeout, d, w, t, h))
 end
 
 return M
