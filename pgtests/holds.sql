@@ -1,7 +1,7 @@
 -- Holds: create, capture (all, part, to another wallet), void, expire; the available balance that
 -- withdrawals, transfers out and new holds are checked against; keys; verify_ledger's held check.
 BEGIN;
-SELECT plan(48);
+SELECT plan(50);
 
 SELECT wallet.create_wallet(100.00, 'c1000000-0000-4000-8000-000000000001');
 SELECT wallet.create_wallet(0, 'c1000000-0000-4000-8000-000000000002');
@@ -194,6 +194,21 @@ SELECT throws_ok($$SELECT * FROM wallet.create_holds(NULL, ARRAY[ROW(1, 60, NULL
     'WL009', NULL, 'a NULL wallet: WL009');
 SELECT is_empty($$SELECT * FROM wallet.verify_ledger('c1000000-0000-4000-8000-000000000004')$$,
     'verify_ledger agrees after the batches');
+
+-- A hold past its expires_at stops counting at once, before its expiry is recorded
+SELECT wallet.create_wallet(10, 'c1000000-0000-4000-8000-000000000005');
+SELECT wallet.create_hold('c1000000-0000-4000-8000-000000000005', 4, 600, 'pgtap-due');
+UPDATE wallet.holds SET created_at = now() - interval '10 minutes', expires_at = now() - interval '1 second'
+WHERE idempotency_key = 'pgtap-due';
+SELECT results_eq(
+    $$SELECT g.available_balance, h.status, h.closed_at IS NULL, w.held
+      FROM wallet.get_wallet('c1000000-0000-4000-8000-000000000005') AS g,
+           wallet.get_hold((SELECT id FROM wallet.holds WHERE idempotency_key = 'pgtap-due')) AS h,
+           wallet.wallets AS w WHERE w.id = g.wallet_id$$,
+    $$VALUES (10.00::numeric, 'expired'::text, true, 4.0000::numeric)$$,
+    'a due hold reads as expired and its money as available (due_held adds it back) while its expiry is not yet recorded');
+SELECT is(wallet.due_held('c1000000-0000-4000-8000-000000000005', 0), 0::numeric,
+    'due_held skips the lookup for a wallet that holds nothing');
 
 -- Lookups and the audit
 SELECT results_eq(
