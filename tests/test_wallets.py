@@ -70,7 +70,9 @@ async def test_get_wallet_returns_its_balance(client: httpx.AsyncClient, new_wal
     body = r.json()
     assert body["id"] == str(wallet_id)
     assert body["balance"] == "12.34"
-    assert set(body) == {"id", "balance", "version", "created_at", "updated_at", "currency"}  # 1.1.0 added currency
+    # 1.1.0 added currency and available_balance
+    assert set(body) == {"id", "balance", "version", "created_at", "updated_at", "currency", "available_balance"}
+    assert body["available_balance"] == "12.34"
     assert body["currency"] == "USD"
 
 
