@@ -1,6 +1,8 @@
 """The fault-injection ("chaos") run: many clients move money between a few wallets while PgBouncer, PostgreSQL
 and API workers are killed under them; afterwards the ledger must hold every acknowledged operation exactly
-once and nothing else (the check: ledgercheck.reconcile).
+once and nothing else (the check: ledgercheck.reconcile). Some clients' turns go to holds (authorize, capture, void,
+expire) and reversals instead (scripts/chaos_holds.py; its verdict: scripts/chaos_holds_check.py); the requests and
+their retries are scripts/chaos_client.py's.
 
 It brings up a private stack of its own (cluster, PgBouncer, API with 2 workers, on ports of its own, in a state
 folder of its own), never the default one, and tears it down at the end. Every loop is bounded in time.
@@ -11,10 +13,13 @@ Exit status 0 when every check holds, 1 on a violation, 2 when the run itself co
 """
 
 # Subprocesses are our own scripts, bash and PostgreSQL's tools with fixed arguments (S603, S607); the random
-# numbers shape the load, they are not secrets (S311).
-# ruff: noqa: S603, S607, S311
+# numbers shape the load, they are not secrets (S311); the ports' lock files are in one fixed folder that every
+# checkout's runs share, and hold nothing but a lock (S108).
+# ruff: noqa: S603, S607, S311, S108
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import random
 import shutil
@@ -23,15 +28,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from chaos_client import CLIENT_TIMEOUT, OP_DEADLINE, Op, Stats, cents, send
+from chaos_holds import HOLD_SHARE, REVERSAL_SHARE, Book
+from chaos_holds_check import check as check_holds
 from dotenv import dotenv_values
 
 from ledgercheck import Movement, Snapshot, reconcile
@@ -41,12 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "scripts" / "stack.sh"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 FAULT_KINDS = ("pgbouncer_kill", "postgres_restart", "worker_kill")
-# Seconds per HTTP attempt. Shorter than the time the API may keep retrying one call (WALLET_RETRY_MAX_SECONDS,
-# 8 s), so a timed-out attempt can still be alive in the API when its retry gets an answer.
-CLIENT_TIMEOUT = float(os.environ.get("CHAOS_CLIENT_TIMEOUT", "5"))
-OP_DEADLINE = 60.0  # seconds one operation may spend retrying before it counts as pending
 DRAIN_SECONDS = 40.0  # after the load stops, how long in-flight operations may take to get an answer
 RECOVERY_SECONDS = 30.0  # how long the service may take to become ready again after a fault
+PORT_LOCKS = Path("/tmp/wallet-chaos-ports")  # shared by every checkout's runs
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,25 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def free_port_from(port: int) -> int:
+def reserve_port_from(port: int, locks: list[int]) -> int:
+    """The first free port from `port` on that no other chaos run, of any checkout, has reserved. A run keeps its
+    ports' lock files locked while it lives (their descriptors in `locks`), so a port that one of its faults frees
+    for a while (a killed PgBouncer) is not taken by a run that starts meanwhile. The folder is shared like /tmp
+    (any user may add a lock file; a read-only descriptor can hold the lock)."""
+    PORT_LOCKS.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):  # only its owner may, and once is enough
+        PORT_LOCKS.chmod(0o1777)
     for p in range(port, port + 50):
+        fd = os.open(PORT_LOCKS / f"{p}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
         if port_free(p):
+            locks.append(fd)
             return p
+        os.close(fd)
     raise RunError(f"no free port in {port}-{port + 49}")
 
 
@@ -125,7 +143,8 @@ class Stack:
     """A private cluster + PgBouncer (scripts/stack.sh with its own state folder and ports) and the API."""
 
     def __init__(self, profile: Profile, workers: int) -> None:
-        self.pg_port, self.pgb_port, self.api_port = (free_port_from(base) for base in profile.ports)
+        self.port_locks: list[int] = []  # released when this process ends
+        self.pg_port, self.pgb_port, self.api_port = (reserve_port_from(b, self.port_locks) for b in profile.ports)
         self.state = default_state_parent() / f"chaos-{profile.name}-{os.getpid()}"
         self.state.parent.mkdir(parents=True, exist_ok=True)
         self.workers = workers
@@ -267,72 +286,7 @@ class Stack:
 
 # --- the clients --------------------------------------------------------------------------------------------
 
-
-@dataclass
-class Op:
-    key: str
-    wallet: int  # the wallet of a deposit or withdrawal; the source of a transfer
-    kind: str  # DEPOSIT | WITHDRAW | TRANSFER
-    cents: int
-    target: int | None = None  # the destination of a transfer
-    attempts: int = 0
-    outcome: str = "pending"  # acked | refused | failed | pending
-    transfer_id: str | None = None  # the one the API answered with (a deposit or withdrawal is a transfer too)
-    note: str = ""
-    history: list[str] = field(default_factory=list)  # each attempt: when it started and ended (UTC), and how
-
-    @property
-    def amount(self) -> Decimal:
-        return Decimal(self.cents) / 100
-
-
-@dataclass
-class Stats:
-    ops: list[Op] = field(default_factory=list)
-    retry_causes: Counter[str] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
-    recovery: dict[str, list[float]] = field(default_factory=dict)
-    findings: list[str] = field(default_factory=list)
-    server_retries: int = 0
-
-
 KINDS = ("DEPOSIT", "WITHDRAW", "TRANSFER")
-
-
-def clock() -> str:
-    return datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
-
-
-def cents(text: str) -> int:
-    return int(Decimal(text) * 100)
-
-
-async def send(
-    client: httpx.AsyncClient, op: Op, path: str, body: dict[str, str], stats: Stats, until: float
-) -> httpx.Response | None:
-    """POSTs with op.key until a definitive answer (anything but a timeout, a connection error or a 5xx) or
-    `until`; retries carry the same key and body, after a bounded, jittered backoff."""
-    while time.monotonic() < until:
-        op.attempts += 1
-        pause = min(1.0, 0.05 * 2 ** min(op.attempts, 6)) * random.random()
-        sent = clock()
-        try:
-            r = await client.post(path, json=body, headers={"Idempotency-Key": op.key})
-        except httpx.TimeoutException as exc:
-            stats.retry_causes[f"timeout ({type(exc).__name__})"] += 1
-            op.history.append(f"{sent}-{clock()} {type(exc).__name__}")
-        except httpx.TransportError as exc:
-            stats.retry_causes[f"connection ({type(exc).__name__})"] += 1
-            op.history.append(f"{sent}-{clock()} {type(exc).__name__}")
-        else:
-            op.history.append(f"{sent}-{clock()} {r.status_code}")
-            if r.status_code < 500:
-                return r
-            stats.retry_causes[f"HTTP {r.status_code}"] += 1
-            if r.headers.get("retry-after", "").isdigit():
-                pause = min(2.0, float(r.headers["retry-after"])) * (0.5 + random.random() / 2)
-        await asyncio.sleep(min(pause, max(0.0, until - time.monotonic())))
-    return None
 
 
 async def operate(client: httpx.AsyncClient, op: Op, wallets: list[str], stats: Stats) -> None:
@@ -480,7 +434,7 @@ async def inject_faults(stack: Stack, profile: Profile, client: httpx.AsyncClien
             return
 
 
-async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tuple[dict[str, Snapshot], float]:
+async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tuple[dict[str, Snapshot], float, Book]:
     limits = httpx.Limits(max_connections=profile.clients + 8, max_keepalive_connections=profile.clients + 8)
     async with (
         httpx.AsyncClient(base_url=stack.url, timeout=CLIENT_TIMEOUT, limits=limits) as client,
@@ -488,6 +442,7 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
     ):
         openings = await create_wallets(client, run, profile.wallets, stats)
         wallets = list(openings)
+        book = Book(wallets, stats)
         t0 = time.monotonic()
         stopping = asyncio.Event()
 
@@ -495,6 +450,12 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
             i = 0
             while not stopping.is_set():
                 i += 1
+                turn = random.random()
+                if turn < HOLD_SHARE:
+                    await book.hold_life(client, f"chaos-{run}-c{n}-{i}", stopping)
+                    continue
+                if turn < HOLD_SHARE + REVERSAL_SHARE and await book.reverse(client, f"chaos-{run}-c{n}-{i}"):
+                    continue
                 kind = random.choice(KINDS)
                 # withdrawals and transfers reach higher, so the small wallets run dry now and then
                 # (insufficient funds); a transfer goes between two of the wallets, either way round
@@ -503,6 +464,7 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
                 op = Op(f"chaos-{run}-c{n}-{i}", source, kind, amount, target if kind == "TRANSFER" else None)
                 stats.ops.append(op)
                 await operate(client, op, wallets, stats)
+                book.acknowledged(op)
 
         tasks = [asyncio.create_task(one_client(n)) for n in range(profile.clients)]
         try:
@@ -522,7 +484,7 @@ async def run_load(stack: Stack, profile: Profile, run: str, stats: Stats) -> tu
         for t in done:
             if t.exception() is not None:
                 raise RunError(f"a client crashed: {t.exception()!r}")
-        return openings, time.monotonic() - t0
+        return openings, time.monotonic() - t0, book
 
 
 # --- the verdict ----------------------------------------------------------------------------------------------
@@ -540,35 +502,45 @@ def movement(op: Op, wallets: list[str]) -> Movement:
     return Movement(op.key, source, destination, op.amount, outcome, op.transfer_id)  # type: ignore[arg-type]
 
 
-async def verify(stack: Stack, openings: dict[str, Snapshot], stats: Stats) -> dict[str, int]:
-    """Checks the ledger, read directly from PostgreSQL as the superuser, against what the clients were told."""
+async def verify(
+    stack: Stack, openings: dict[str, Snapshot], stats: Stats, book: Book
+) -> tuple[dict[str, int], list[str]]:
+    """Checks the ledger, read directly from PostgreSQL as the superuser, against what the clients were told: the
+    checks (each must be 0), and the holds' and reversals' counts for the summary."""
     con = await asyncpg.connect(stack.admin_dsn(), timeout=10)
     try:
         ledger = await load(con, list(openings))
+        two_step = await check_holds(con, book)
     finally:
         await con.close()
     wallets = list(openings)
-    report = reconcile(openings, [movement(op, wallets) for op in stats.ops], ledger.entries, ledger.closings)
+    movements = [movement(op, wallets) for op in stats.ops] + book.movements()
+    report = reconcile(openings, movements, ledger.entries, ledger.closings)
     stats.findings.extend(report.findings)
+    stats.findings.extend(two_step.findings)
     if report.counts["refused_but_applied"]:  # when each attempt started and ended tells the race
         applied = {f.split(" ", 2)[1] for f in report.findings if f.startswith("refused_but_applied: ")}
-        for op in stats.ops:
+        for op in [*stats.ops, *book.steps()]:
             if op.outcome == "refused" and op.key in applied:
                 stats.findings.append(f"{op.key} attempts (UTC): {', '.join(op.history)}")
     for row in ledger.inconsistent:
         stats.findings.append(f"verify_ledger: {row}")
     counts = report.counts
-    return {
+    checks = {
         **{k: counts[k] for k in ("lost", "duplicated", "mismatched", "refused_but_applied", "phantom")},
-        "pending": sum(op.outcome == "pending" for op in stats.ops),
-        "unexpected_4xx": sum(op.outcome == "failed" for op in stats.ops),
+        "pending": sum(op.outcome == "pending" for op in stats.ops) + two_step.pending,
+        "unexpected_4xx": sum(op.outcome == "failed" for op in stats.ops) + two_step.unexpected,
         "verify_ledger_rows": len(ledger.inconsistent),
         "negative_balances": sum(c.balance < 0 for c in ledger.closings.values()),
         **{k: counts[k] for k in ("wrong_balances", "bad_walks", "unbalanced")},
+        **two_step.checks,
     }
+    return checks, two_step.lines
 
 
-def summary(profile: Profile, stats: Stats, checks: dict[str, int], times: dict[str, float], seed: int) -> None:
+def summary(
+    profile: Profile, stats: Stats, checks: dict[str, int], two_step: list[str], times: dict[str, float], seed: int
+) -> None:
     ops = stats.ops
     retries = sum(max(0, op.attempts - 1) for op in ops)
     recovery = " ".join(f"{k}={max(v):.1f}" for k, v in sorted(stats.recovery.items()))
@@ -585,6 +557,7 @@ def summary(profile: Profile, stats: Stats, checks: dict[str, int], times: dict[
         f"database calls retried inside the API: {stats.server_retries}",
         "faults injected: " + " ".join(f"{k}={stats.faults[k]}" for k in FAULT_KINDS),
         f"ready again after (max s): {recovery}",
+        *two_step,
         *(f"{k.replace('_', ' ')}: {v}" for k, v in checks.items()),
         "durations (s): " + " ".join(f"{k}={v:.1f}" for k, v in times.items()),
     ]
@@ -625,9 +598,9 @@ def main() -> int:
         times = {"stack_up": time.monotonic() - started}
         say(f"stack up in {times['stack_up']:.1f} s; {profile.clients} clients for ~{profile.load_seconds:g} s")
         run = f"{seed}-{os.getpid()}"
-        openings, times["load"] = asyncio.run(run_load(stack, profile, run, stats))
+        openings, times["load"], book = asyncio.run(run_load(stack, profile, run, stats))
         t = time.monotonic()
-        checks = asyncio.run(verify(stack, openings, stats))
+        checks, two_step = asyncio.run(verify(stack, openings, stats, book))
         times["verify"] = time.monotonic() - t
         stats.server_retries = stack.server_retries()
         if stats.retry_causes["HTTP 500"]:
@@ -641,7 +614,7 @@ def main() -> int:
         ok = not any(checks.values()) and not missing
         keep = not ok
         times["total"] = time.monotonic() - started
-        summary(profile, stats, checks, times, seed)
+        summary(profile, stats, checks, two_step, times, seed)
     except RunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         keep = True

@@ -1,6 +1,8 @@
 """The short fault-injection run (scripts/chaos.sh with PROFILE=short): its own private stack, concurrent clients,
 PgBouncer and PostgreSQL killed and restarted and an API worker killed under them; then every acknowledged
-operation must be in the ledger exactly once and nothing else may be. `make chaos` runs the long profile."""
+operation must be in the ledger exactly once and nothing else may be. The clients also hold, capture, void and
+reverse: no hold captured twice, or after a void or its expiry; every acknowledged capture, void and reversal
+recorded as told. `make chaos` runs the long profile."""
 
 import os
 import re
@@ -12,6 +14,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULT_KINDS = ("pgbouncer_kill", "postgres_restart", "worker_kill")
+# scripts/chaos_holds_check.py's checks, as the summary prints them
+HOLD_CHECKS = (
+    "holds lost",
+    "holds phantom",
+    "captures unlinked",
+    "double captures",
+    "bad captures",
+    "voids unlinked",
+    "bad voids",
+    "reversals unlinked",
+    "reversals phantom",
+    "over reversed",
+    "held wrong",
+)
+# what the run must have done at least once for its hold checks to mean something
+HOLD_COUNTS = (
+    "holds created",
+    "holds captured",
+    "holds voided",
+    "holds expired",
+    "double capture attempts refused",
+    "reversals",
+)
 LIMIT_SECONDS = 150  # the short profile takes ~45-60 s, stack included
 
 
@@ -47,3 +72,7 @@ def test_short_chaos_run_loses_nothing_and_doubles_nothing() -> None:
     for check in ("verify ledger rows", "negative balances", "wrong balances"):
         assert summary[check] == "0", f"{check}: {summary[check]}\n{out}"
     assert int(summary["acknowledged"]) > 0 and int(summary["operations sent"]) >= int(summary["acknowledged"]), out
+    for check in HOLD_CHECKS:
+        assert summary[check] == "0", f"{check}: {summary[check]}\n{out}"
+    for count in HOLD_COUNTS:
+        assert int(summary[count].split()[0]) > 0, f"{count}: {summary[count]}\n{out}"
