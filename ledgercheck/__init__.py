@@ -7,22 +7,28 @@ expected effect is its intent (-amount on the source, +amount on the destination
 
   core   Entry, Snapshot, Movement; walk() one wallet; reconcile() requests with entries -> Report
   tally  Tally and check_wallet(): the per-wallet aggregate for long load runs, with a transfer fingerprint
-  pg     load() wallets' entries, states and verify_ledger() rows with asyncpg; check_keyed_run() for bench
+  holds  Told (what two-step payment clients were told) and check_holds() against wallet.holds
+  pg     load() wallets' entries, states and verify_ledger() rows with asyncpg, load_holds(); check_keyed_run()
   http   read_wallet(): a wallet's state and entries over the HTTP API (synchronous)
 """
 
 from ledgercheck.core import COUNTS, Entry, Movement, Outcome, Report, Snapshot, Walk, reconcile, walk
+from ledgercheck.holds import Capture, Hold, Told, check_holds
 from ledgercheck.tally import Tally, check_wallet, fingerprint, fingerprint_ok
 
 __all__ = [
     "COUNTS",
+    "Capture",
     "Entry",
+    "Hold",
     "Movement",
     "Outcome",
     "Report",
     "Snapshot",
     "Tally",
+    "Told",
     "Walk",
+    "check_holds",
     "check_wallet",
     "fingerprint",
     "fingerprint_ok",

@@ -1,6 +1,6 @@
-"""Reads the ledger straight from PostgreSQL with asyncpg, as the superuser (the API's role may not read the
-tables): the entries and stored state of given wallets, what wallet.verify_ledger() says of them, and the check
-of a run whose requests are known only by their keys' prefix (scripts/bench.sh)."""
+"""Reads the ledger straight from PostgreSQL with asyncpg, as the superuser or wallet_reader (the API's role may
+not read the tables): the entries and stored state of given wallets, what wallet.verify_ledger() says of them,
+their holds, and the check of a run whose requests are known only by their keys' prefix (scripts/bench.sh)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ledgercheck.core import Entry, Snapshot, walk
+from ledgercheck.holds import Hold
 
 ENTRIES_OF_WALLETS = """
     SELECT o.wallet_id::text, o.seq, o.transfer_id::text, o.amount, o.balance_after, o.idempotency_key,
@@ -25,6 +26,12 @@ LEGS_OF_KEYED_RUN = """
     FROM wallet.operations AS o
     LEFT JOIN wallet.operations AS p ON p.wallet_id = o.wallet_id AND p.seq = o.seq - 1
     WHERE o.transfer_id IN (SELECT transfer_id FROM run)"""
+HOLDS_OF_WALLETS = """
+    SELECT h.wallet_id::text, h.id::text AS hold_id, h.amount, h.status,
+        h.status = 'active' AND h.expires_at <= now() AS due, h.captured_amount,
+        h.capture_transfer_id::text AS transfer_id, h.capture_to_wallet_id::text AS to_wallet_id
+    FROM wallet.holds AS h
+    WHERE h.wallet_id = ANY($1::uuid[])"""
 
 
 class Connection(Protocol):
@@ -68,6 +75,15 @@ async def load(con: Connection, wallets: Sequence[str]) -> Ledger:
         closings={r["id"]: Snapshot(r["balance"], r["version"]) for r in states},
         inconsistent=[dict(r) for r in inconsistent],
     )
+
+
+async def load_holds(con: Connection, wallets: Sequence[str]) -> tuple[list[Hold], dict[str, tuple[Decimal, Decimal]]]:
+    """Every hold of `wallets`, and each wallet's (balance, held). Read in the transaction of load() (REPEATABLE
+    READ) when the two must agree: the API's sweep expires holds at any time."""
+    ids = [str(w) for w in wallets]
+    rows = await con.fetch(HOLDS_OF_WALLETS, ids)
+    states = await con.fetch("SELECT id::text, balance, held FROM wallet.wallets WHERE id = ANY($1::uuid[])", ids)
+    return [Hold(**dict(r)) for r in rows], {r["id"]: (r["balance"], r["held"]) for r in states}
 
 
 @dataclass

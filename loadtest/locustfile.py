@@ -1,12 +1,15 @@
 """Locust load tests of the wallet HTTP API, with an exact check of every balance at the end.
 
-Scenarios (one User class each; pick with WALLET_SCENARIO=hot|many|read|transfer, a class name on the command
-line, or --class-picker in the web UI):
+Scenarios (one User class each; pick with WALLET_SCENARIO=hot|many|read|transfer|twostep, a class name on the
+command line, or --class-picker in the web UI):
   hot       HotWalletUser    every user deposits into and withdraws from ONE wallet (the hot row)
   many      ManyWalletsUser  operations spread over WALLET_LOAD_WALLETS wallets (1000), some replays
   read      ReadHeavyUser    mostly GET wallet / GET operations over the same wallets, some writes
   transfer  TransferUser     transfers between random pairs of those wallets, payments from many of them into
                              one merchant wallet, now and then a refund out of it, some replays
+  twostep   TwoStepUser      two-step payments (loadtest/twostep.py): holds on payer wallets captured (to one payee
+                             wallet or as withdrawals), voided or left to expire; replays, second captures, partial
+                             reversals; its own check reads the database too (WALLET_LOAD_DSN)
 
 Setup runs once, on the master (or the only process): it creates the wallets with
 `Idempotency-Key: load-<run id>-<group>-<n>` and hands their ids to the workers. Every request carries its own
@@ -46,7 +49,7 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from ledgercheck import Snapshot, Tally, check_wallet, fingerprint_ok
+from ledgercheck import Snapshot, Tally, Told, check_wallet, fingerprint_ok
 from ledgercheck.http import LoadError, read_wallet
 
 log = logging.getLogger("wallet.load")
@@ -56,17 +59,26 @@ TRANSFERS = "/api/v1/transfers"
 WALLETS = int(os.environ.get("WALLET_LOAD_WALLETS", "1000"))
 # Opening balances in cents. The hot wallet's balance random-walks around its start, so some
 # withdrawals meet insufficient funds: the guard is exercised under contention too. The merchant starts
-# empty: its first refunds are refused.
+# empty: its first refunds are refused. Two-step payers start with 20.00, two holds' worth: some holds are
+# refused for insufficient funds (the available balance, under contention), and deposits top them up.
 OPENING = {
     "hot": int(Decimal(os.environ.get("WALLET_LOAD_HOT_BALANCE", "1000.00")) * 100),
     "spread": int(Decimal(os.environ.get("WALLET_LOAD_BALANCE", "100.00")) * 100),
     "merchant": 0,
+    "payer": 2000,
+    "payee": 0,
 }
-SIZE = {"hot": 1, "merchant": 1}  # wallets per group; the others have WALLETS
+SIZE = {"hot": 1, "merchant": 1, "payee": 1}  # wallets per group; the others have WALLETS
 MAX_CENTS = 1000  # amounts are 0.01 .. 10.00
 SETUP_CONCURRENCY = 16
 
-SCENARIOS = {"hot": "HotWalletUser", "many": "ManyWalletsUser", "read": "ReadHeavyUser", "transfer": "TransferUser"}
+SCENARIOS = {
+    "hot": "HotWalletUser",
+    "many": "ManyWalletsUser",
+    "read": "ReadHeavyUser",
+    "transfer": "TransferUser",
+    "twostep": "TwoStepUser",
+}
 SCENARIO = os.environ.get("WALLET_SCENARIO", "").strip()
 if SCENARIO and SCENARIO not in SCENARIOS:
     raise SystemExit(f"WALLET_SCENARIO must be one of {', '.join(SCENARIOS)}, got {SCENARIO!r}")
@@ -102,6 +114,7 @@ class Seen:
         self.ledger = Tally()  # per wallet: the net effect and entry count of the acknowledged requests
         self.counts = dict.fromkeys(COUNTS, 0)  # acknowledged requests by kind, refusals, replays, settlements
         self.pending: dict[str, Request] = {}  # key -> a request whose outcome is not known yet
+        self.told = Told()  # two-step payments: each hold and money movement as told (twostep.py)
         self.sent = False  # a worker sends its tally to the master once per test
         self._keys = itertools.count(1)
         self._prefix = ""
@@ -122,7 +135,7 @@ class Seen:
         self.counts[req.kind] += 1
 
     def summary(self) -> dict[str, Any]:
-        return {"ledger": self.ledger.to_wire(), **self.counts}
+        return {"ledger": self.ledger.to_wire(), "told": self.told.to_wire(), **self.counts}
 
 
 SEEN = Seen()
@@ -409,6 +422,12 @@ class TransferUser(WalletUser):
         self.replay()
 
 
+# The two-step scenario has modules of its own, built on WalletUser and SEEN above (Locust loads this file as the
+# module `locustfile`, which they import): the users, and what their answers mean with the check at the end.
+import twostep_outcomes  # noqa: E402
+from twostep import GROUPS as TWOSTEP_GROUPS  # noqa: E402
+from twostep import TwoStepUser  # noqa: E402, F401 (Locust runs the User classes it finds here)
+
 if SCENARIO:  # only the chosen scenario's class stays runnable
     for _name in SCENARIOS.values():
         if _name != SCENARIOS[SCENARIO]:
@@ -420,6 +439,7 @@ if SCENARIO:  # only the chosen scenario's class stays runnable
 
 def settle_pending(host: str) -> None:
     """Re-sends each request whose outcome is unknown with its own key: the answer is its outcome."""
+    twostep_outcomes.settle(host)
     if not SEEN.pending:
         return
     http = _session()
@@ -497,10 +517,11 @@ def on_test_stop(environment: Environment, **_: Any) -> None:
 def check(environment: Environment, tallies: list[dict[str, Any]], missing_workers: list[str]) -> None:
     started = time.monotonic()
     host = (environment.host or "").rstrip("/")
-    ledger = Tally()
+    ledger, told = Tally(), Told()
     totals = dict.fromkeys(COUNTS, 0)
     for t in tallies:
         ledger.merge(t["ledger"])
+        told.merge(t["told"])
         for k in totals:
             totals[k] += t[k]
     problems = [f"no tally from worker {w} (its requests are not accounted for)" for w in missing_workers]
@@ -531,6 +552,10 @@ def check(environment: Environment, tallies: list[dict[str, Any]], missing_worke
             "the transfers' legs do not cancel out: a leg missing or doubled, naming another wallet, or moving "
             "another amount than its pair (each signed by its balance_after)"
         )
+    two: tuple[list[str], dict[str, Any]] | None = None
+    if TWOSTEP_GROUPS[0] in SEEN.wallets:
+        two = twostep_outcomes.check(told, {w: BASELINE[w] for g in TWOSTEP_GROUPS for w in SEEN.wallets.get(g, ())})
+        problems += two[0]
     requests_acked = totals["deposits"] + totals["withdrawals"] + totals["transfers"]
     result = {
         "ok": not problems,
@@ -562,6 +587,9 @@ def check(environment: Environment, tallies: list[dict[str, Any]], missing_worke
         totals["resolved"],
         result["check_seconds"],
     )
+    if two is not None:
+        result["twostep"] = {**two[1], "summary": twostep_outcomes.summary(not two[0], two[1])}
+        log.info("%s", result["twostep"]["summary"])
     if report := os.environ.get("WALLET_LOAD_REPORT"):
         with open(report, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=2)

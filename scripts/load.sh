@@ -4,11 +4,14 @@
 #   load.sh headless  one bounded run; CSV files and the HTML report go to .run/load/<time>-<scenario>/;
 #                     prints requests/s and p50/p95/p99 per request type; exits non-zero on any failed
 #                     request (5xx, transport error, unexpected 4xx) or when the final check finds a
-#                     wallet whose balance or ledger differs from the acknowledged requests (ledgercheck).
-# Settings (environment): SCENARIO hot|many|read|transfer (hot), DURATION seconds (60), USERS (64),
+#                     wallet whose balance or ledger differs from the acknowledged requests (ledgercheck);
+#                     twostep also checks every hold against what its clients were told, and verify_ledger().
+# Settings (environment): SCENARIO hot|many|read|transfer|twostep (hot), DURATION seconds (60), USERS (64),
 # SPAWN_RATE users started per second (= USERS), PROCESSES Locust worker processes (1; 0 = one
-# process that is master and worker at once), WALLETS for many/read/transfer (1000), WEB_PORT (8089),
+# process that is master and worker at once), WALLETS for many/read/transfer/twostep (1000), WEB_PORT (8089),
 # LOAD_HOST (default http://$WALLET_API_HOST:$WALLET_API_PORT from .env, i.e. http://127.0.0.1:8000).
+# twostep's check reads the database of that API as wallet_reader: WALLET_LOAD_DSN (default
+# postgresql://wallet_reader@127.0.0.1:$WALLET_PG_PORT/$WALLET_DB), the password from .env.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 load_env
@@ -32,8 +35,8 @@ for v in DURATION USERS SPAWN_RATE WALLETS WEB_PORT; do
 done
 [[ $PROCESSES =~ ^[0-9]+$ ]] || die "PROCESSES must be 0 or a positive integer, got '$PROCESSES'"
 case "$SCENARIO" in
-    hot | many | read | transfer) ;;
-    *) die "SCENARIO must be hot, many, read or transfer, got '$SCENARIO'" ;;
+    hot | many | read | transfer | twostep) ;;
+    *) die "SCENARIO must be hot, many, read, transfer or twostep, got '$SCENARIO'" ;;
 esac
 [ -x "$LOCUST" ] || die "$LOCUST is missing: run make venv"
 
@@ -45,11 +48,18 @@ curl -fsS -m 5 -o /dev/null "$HOST/ready" 2>/dev/null ||
     die "the API at $HOST is up but not ready (no database through PgBouncer?): see make status"
 
 export WALLET_LOAD_WALLETS=$WALLETS
+# The locustfile imports ledgercheck from this checkout, whatever checkout the venv's editable install names.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# twostep's check reads wallet.holds and runs wallet.verify_ledger() as the read-only role (asyncpg reads the
+# password from PGPASSWORD); a WALLET_LOAD_DSN of your own comes with a PGPASSWORD of your own.
+if [ -z "${WALLET_LOAD_DSN:-}" ]; then
+    export WALLET_LOAD_DSN="postgresql://wallet_reader@127.0.0.1:$PG_PORT/$DB" PGPASSWORD=${WALLET_READER_PASSWORD:-}
+fi
 common=(-f "$ROOT/loadtest/locustfile.py" --host "$HOST" --users "$USERS" --spawn-rate "$SPAWN_RATE" --stop-timeout 5)
 [ "$PROCESSES" = 0 ] || common+=(--processes "$PROCESSES")
 
 if [ "$MODE" = ui ]; then
-    # No WALLET_SCENARIO: the class picker offers all four scenarios (a chosen SCENARIO is preselected
+    # No WALLET_SCENARIO: the class picker offers all five scenarios (a chosen SCENARIO is preselected
     # only in headless mode). The balance check runs when a test is stopped; its result is logged here.
     say "Locust web UI on http://127.0.0.1:$WEB_PORT against $HOST ($PROCESSES worker process(es)); Ctrl-C stops it"
     exec "$LOCUST" "${common[@]}" --web-host 127.0.0.1 --web-port "$WEB_PORT" --class-picker
@@ -105,6 +115,8 @@ print(f"balance check: {'passed' if check['ok'] else 'FAILED'}: {check['wallets'
       f"{check['withdrawals']} withdrawal(s), {check['transfers']} transfer(s): {check['ledger_entries']} ledger "
       f"entries), {check['rejected']} refused for insufficient funds, {check['replays']} replay(s), "
       f"{check['resolved']} unknown outcome(s) settled by replaying their key")
+if "twostep" in check:
+    print(check["twostep"]["summary"])
 for p in check["problems"][:10]:
     print(f"  {p}")
 sys.exit(0 if check["ok"] else 1)

@@ -1,16 +1,23 @@
-"""The ledger check's pure core (ledgercheck), fed hand-made entries and requests: no database. Each kind of
+"""The ledger check's pure core (ledgercheck), fed hand-made entries, holds and requests: no database. Each kind of
 finding must be detected, and a faithful ledger must pass."""
 
+import json
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from ledgercheck import (
+    Capture,
     Entry,
+    Hold,
     Movement,
     Outcome,
     Snapshot,
     Tally,
+    Told,
+    check_holds,
     check_wallet,
     fingerprint,
     fingerprint_ok,
@@ -242,3 +249,97 @@ def test_the_bench_verdict_keeps_its_words() -> None:
     )
     run.total_after = D(1091)
     assert verdict(run, 100, 64)[1].startswith("MISMATCH(entries 105, acknowledged 100, sums match: f")
+
+
+# --- holds (two-step payments): wallet.holds against what the clients were told ---
+
+
+def told_and_holds() -> tuple[Told, list[Hold], dict[str, tuple[Decimal, Decimal]]]:
+    """A faithful run: h1 captured in part to B, h2 captured whole as a withdrawal, h3 voided, h4 expired (recorded),
+    h5 expired (not yet recorded: due), h6 still active; A holds 2 of its 10."""
+    told = Told()
+    told.created = {
+        h: (A, D(a)) for h, a in (("h1", "5"), ("h2", "1"), ("h3", "2"), ("h4", "3"), ("h5", "4"), ("h6", "2"))
+    }
+    told.captures = [Capture("h1", A, "t1", D("4.50"), B), Capture("h2", A, "t2", D("1"), None)]
+    told.voids = {"h3": A}
+    told.expired = {"h4": A, "h5": A}
+    holds = [
+        Hold(A, "h1", D("5.0000"), "captured", captured_amount=D("4.5000"), transfer_id="t1", to_wallet_id=B),
+        Hold(A, "h2", D("1"), "captured", captured_amount=D("1"), transfer_id="t2"),
+        Hold(A, "h3", D("2"), "voided"),
+        Hold(A, "h4", D("3"), "expired"),
+        Hold(A, "h5", D("4"), "active", due=True),
+        Hold(A, "h6", D("2"), "active"),
+    ]
+    return told, holds, {A: (D("10"), D("6")), B: (D("4.50"), D("0"))}
+
+
+def test_holds_as_the_clients_were_told_pass() -> None:
+    told, holds, wallets = told_and_holds()
+    assert check_holds(told, holds, wallets) == []
+
+
+Rows = dict[str, dict[str, Any] | Hold | None]  # hold -> changes to its row, a row of its own, or no row
+CAPTURED_T1 = Hold(A, "h7", D("1"), "captured", captured_amount=D("1"), transfer_id="t1")
+SPOILED: dict[str, tuple[Rows, list[Capture], dict[str, tuple[Decimal, Decimal]], str]] = {
+    "a created hold is missing": ({"h6": None}, [], {}, "h6: created on"),
+    "a created hold has another amount": ({"h6": {"amount": D("2.01")}}, [], {}, "h6: created on"),
+    "a capture's hold is still active": (
+        {"h2": {"status": "active", "captured_amount": None, "transfer_id": None}},
+        [],
+        {},
+        "h2: captured by transfer t2",
+    ),
+    "a hold captured by another transfer": ({"h1": {"transfer_id": "t9"}}, [], {}, "h1: captured by transfer t1"),
+    "a hold captured for another amount": ({"h1": {"captured_amount": D("5")}}, [], {}, "h1: captured by"),
+    "a hold captured to another wallet": ({"h2": {"to_wallet_id": C}}, [], {}, "h2: captured by"),
+    "a hold acknowledged as captured twice": ({}, [Capture("h1", A, "t3", D("4.50"), B)], {}, "h1: captured 2 times"),
+    "two holds share a capture's transfer": (  # each client told its hold was captured by it
+        {"h7": CAPTURED_T1},
+        [Capture("h7", A, "t1", D("1"), None)],
+        {},
+        "transfer t1 is the capture of 2 holds",
+    ),
+    "a hold captured that no client was told of": (
+        {"h6": {"status": "captured", "captured_amount": D("2"), "transfer_id": "t8"}},
+        [],
+        {},
+        "h6: captured, but no client was told so",
+    ),
+    "a voided hold that is active": ({"h3": {"status": "active"}}, [], {}, "h3 of wallet-a: voided;"),
+    "a hold voided that no client was told of": ({"h6": {"status": "voided"}}, [], {}, "h6: voided, but no client"),
+    "a hold seen expired that is active": ({"h5": {"due": False}}, [], {}, "h5 of wallet-a: seen expired"),
+    "held above the balance": ({}, [], {A: (D("5.99"), D("6"))}, "available balance -0.01"),
+    "held below zero": ({}, [], {B: (D("4.50"), D("-1"))}, "held -1"),
+}
+
+
+@pytest.mark.parametrize("case", SPOILED, ids=list(SPOILED))
+def test_check_holds_finds_each_disagreement(case: str) -> None:
+    rows, captures, states, expect = SPOILED[case]
+    told, holds, wallets = told_and_holds()
+    spoiled = {h.hold_id: h for h in holds}
+    for hold_id, change in rows.items():
+        if change is None:
+            del spoiled[hold_id]
+        else:
+            spoiled[hold_id] = change if isinstance(change, Hold) else replace(spoiled[hold_id], **change)
+    told.captures += captures
+    problems = check_holds(told, spoiled.values(), {**wallets, **states})
+    assert len(problems) == 1 and expect in problems[0], problems
+
+
+def test_what_was_told_travels_as_json_and_merges() -> None:
+    one, _, _ = told_and_holds()
+    one.movements = [Movement("k1", A, B, D("4.50"), "acked", "t1"), Movement("k2", A, None, D("1"), "refused")]
+    one.counts.update(["captures", "captures", "voids"])
+    two = Told()
+    two.captures = [Capture("h1", A, "t3", D("4.50"), B)]
+    two.counts.update(["captures"])
+    merged = Told()
+    for told in (one, two):
+        merged.merge(json.loads(json.dumps(told.to_wire())))
+    assert (merged.created, merged.voids, merged.expired) == (one.created, one.voids, one.expired)
+    assert merged.captures == one.captures + two.captures and merged.movements == one.movements
+    assert merged.counts == {"captures": 3, "voids": 1} and bool(merged) and not Told()
