@@ -1,7 +1,7 @@
 -- wallet.post_transfers, wallet.transfer and wallet.get_transfer: money between wallets of one
 -- currency, in two legs, with its refusals (each changing nothing), replays, and currencies.
 BEGIN;
-SELECT plan(37);
+SELECT plan(42);
 
 SELECT has_function('wallet', 'post_transfers', ARRAY['uuid', 'wallet.transfer_request[]'],
     'wallet.post_transfers(uuid, wallet.transfer_request[]) exists');
@@ -162,6 +162,46 @@ SELECT is(
         AND substr(u::text, 20, 1) IN ('8', '9', 'a', 'b')),
     1000::bigint,
     'wallet.time_ordered_ids(1000): 1000 distinct ids, each of version 7 and variant RFC 9562');
+
+-- All or nothing: wallet.post_transfers_atomic
+SELECT wallet.create_wallet(10, 'b1000000-0000-4000-8000-000000000031');
+SELECT wallet.create_wallet(0, 'b1000000-0000-4000-8000-000000000032');
+SELECT results_eq(
+    $$SELECT ordinal, kind, balance_after, error_code FROM wallet.post_transfers_atomic('b1000000-0000-4000-8000-000000000031', ARRAY[
+          ROW('b1000000-0000-4000-8000-000000000031', 'b1000000-0000-4000-8000-000000000032', 4, 'pgtap-at-1', false, NULL)::wallet.transfer_request,
+          ROW(NULL, 'b1000000-0000-4000-8000-000000000031', 1, NULL, false, NULL)::wallet.transfer_request])$$,
+    $$VALUES (1, 'TRANSFER'::text, 6.00::numeric, NULL::text), (2, 'DEPOSIT', 7.00, NULL)$$,
+    'post_transfers_atomic applies every request when all can apply');
+SELECT throws_ok(
+    $$SELECT * FROM wallet.post_transfers_atomic('b1000000-0000-4000-8000-000000000031', ARRAY[
+          ROW(NULL, 'b1000000-0000-4000-8000-000000000031', 5, 'pgtap-at-2', false, NULL)::wallet.transfer_request,
+          ROW('b1000000-0000-4000-8000-000000000031', NULL, 100, 'pgtap-at-3', false, NULL)::wallet.transfer_request,
+          ROW(NULL, 'b1000000-0000-4000-8000-0000000000ff', 1, NULL, false, NULL)::wallet.transfer_request])$$,
+    'WL002', NULL,
+    'one refused request (the second) raises its own code for the whole call');
+SELECT results_eq(
+    $$SELECT balance, version FROM wallet.wallets WHERE id = 'b1000000-0000-4000-8000-000000000031'$$,
+    $$VALUES (7.0000::numeric, 3::bigint)$$,
+    'and nothing of the call is written');
+SELECT is_empty(
+    $$SELECT FROM wallet.refusals WHERE idempotency_key IN ('pgtap-at-2', 'pgtap-at-3')$$,
+    'not even the refusal of its keyed request: the keys stay free');
+CREATE FUNCTION pg_temp.atomic_detail() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_state text;
+    v_detail text;
+BEGIN
+    PERFORM wallet.post_transfers_atomic('b1000000-0000-4000-8000-000000000031', ARRAY[
+        ROW(NULL, 'b1000000-0000-4000-8000-000000000031', 5, NULL, false, NULL)::wallet.transfer_request,
+        ROW(NULL, 'b1000000-0000-4000-8000-0000000000ff', 1, NULL, false, NULL)::wallet.transfer_request]);
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_detail = PG_EXCEPTION_DETAIL;
+    RETURN v_state || ' ' || v_detail;
+END
+$$;
+SELECT is(pg_temp.atomic_detail(), 'WL001 transfer 2 of 2: no wallet has id b1000000-0000-4000-8000-0000000000ff',
+    'the error names the first refused request and says why');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -38,6 +38,31 @@ COMMENT ON FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb) IS
 p_idempotency_key (optional, 1-255 characters) is scoped to the source wallet: repeating the same transfer returns the original (replayed = true); another request with it raises WL005. p_metadata: a JSON object of at most 4096 bytes, stored on both legs.
 Raises WL001 unknown wallet (the detail says which side), WL002 insufficient funds, WL003 invalid amount, WL005 key reused, WL006 the destination would exceed the balance limit, WL007 invalid key, WL009 a NULL wallet id, WL012 currency mismatch, WL013 invalid metadata, WL014 the same wallet on both sides.';
 
+CREATE OR REPLACE FUNCTION wallet.post_transfers_atomic(p_wallet_id uuid, p_requests wallet.transfer_request[])
+RETURNS SETOF wallet.transfer_result
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results wallet.transfer_result[];
+    r wallet.transfer_result;
+BEGIN
+    results := ARRAY(SELECT x FROM wallet.post_transfers(p_wallet_id, p_requests) AS x);
+    SELECT * INTO r FROM unnest(results) AS u WHERE u.error_code IS NOT NULL ORDER BY u.ordinal LIMIT 1;
+    IF FOUND THEN  -- raising undoes the whole call: every element, and any refusal it recorded
+        PERFORM wallet.raise_error(r.error_code, format('transfer %s of %s: %s', r.ordinal, cardinality(results),
+            r.error_detail));
+    END IF;
+    RETURN QUERY SELECT * FROM unnest(results);
+END
+$$;
+ALTER FUNCTION wallet.post_transfers_atomic(uuid, wallet.transfer_request[]) OWNER TO wallet_owner;
+REVOKE ALL ON FUNCTION wallet.post_transfers_atomic(uuid, wallet.transfer_request[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wallet.post_transfers_atomic(uuid, wallet.transfer_request[]) TO wallet_app;
+COMMENT ON FUNCTION wallet.post_transfers_atomic(uuid, wallet.transfer_request[]) IS
+'wallet.post_transfers, all or nothing: every request applies (one wallet.transfer_result each, in order; replays included) or none does. The first refused request is raised with its own SQLSTATE (WL001, WL002, WL003, WL005, ...) and a detail that names it ("transfer 3 of 10: ..."), and nothing of the call is written, not even a refusal for a key: the keys stay free.';
+
 -- 1.1.0 (holds, reversals) added reverses, reversed_amount and hold_id (last): a RETURNS TABLE cannot
 -- change in place, so the old form is dropped first.
 DROP FUNCTION IF EXISTS wallet.get_transfer(uuid);
@@ -91,4 +116,5 @@ GRANT EXECUTE ON FUNCTION wallet.get_transfer(uuid) TO wallet_app, wallet_reader
 COMMENT ON FUNCTION wallet.get_transfer(uuid) IS
 'Returns a transfer by its id: kind (DEPOSIT, WITHDRAW or TRANSFER), from_wallet_id (NULL for a deposit: the outside world), to_wallet_id (NULL for a withdrawal), amount, currency, metadata, created_at, reverses (the transfer this one reverses, NULL unless it is a reversal: wallet.reverse_transfer) and reversed_amount (how much of it its reversals have moved back, 0 if none), hold_id (the hold whose capture this transfer is, NULL if none: wallet.capture_hold). Every ledger entry names its transfer_id. Raises WL011 if there is no such transfer. Finds it by the transfer id alone (an index on every node of a distributed database).';
 --rollback DROP FUNCTION wallet.get_transfer(uuid);
+--rollback DROP FUNCTION wallet.post_transfers_atomic(uuid, wallet.transfer_request[]);
 --rollback DROP FUNCTION wallet.transfer(uuid, uuid, numeric, text, jsonb);
