@@ -166,9 +166,15 @@ class Database:
         assert row is not None
         return row
 
-    async def post_transfers(self, wallet_id: UUID, requests: list[TransferRequest]) -> list[asyncpg.Record]:
+    async def post_transfers(
+        self, wallet_id: UUID, requests: list[TransferRequest], atomic: bool = False
+    ) -> list[asyncpg.Record]:
         """wallet.post_transfers: one wallet.transfer_result per request, in order; a refused request
-        comes back as a row with its error code (nothing of it written)."""
+        comes back as a row with its error code (nothing of it written). atomic: wallet.post_transfers_atomic,
+        which raises the first refusal and writes nothing."""
+        if atomic:
+            sql = "SELECT * FROM wallet.post_transfers_atomic($1, $2::wallet.transfer_request[])"
+            return await self.run(lambda c: c.fetch(sql, wallet_id, requests), call_name="post_transfers_atomic")
         sql = "SELECT * FROM wallet.post_transfers($1, $2::wallet.transfer_request[])"
         return await self.run(lambda c: c.fetch(sql, wallet_id, requests), call_name="post_transfers")
 

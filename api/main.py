@@ -120,10 +120,13 @@ class Limits:
     whole before the app runs (a slow client never holds a database connection), and a request whose
     client goes away before its body arrived whole is not handled at all."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int, larger_bodies: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.larger_bodies = larger_bodies or {}  # path -> its own body limit (bulk posting)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,20 +149,21 @@ class Limits:
             )
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            if declared > self.max_body_bytes:
-                await refuse(errors.TOO_LARGE, f"the request body is larger than {self.max_body_bytes} bytes")
+            limit = self.larger_bodies.get(scope["path"], self.max_body_bytes)
+            if declared > limit:
+                await refuse(errors.TOO_LARGE, f"the request body is larger than {limit} bytes")
                 return
             try:
-                body = await self._read_body(receive)
+                body = await self._read_body(receive, limit)
             except _ClientGone:
                 return
             if body is None:
-                await refuse(errors.TOO_LARGE, f"the request body is larger than {self.max_body_bytes} bytes")
+                await refuse(errors.TOO_LARGE, f"the request body is larger than {limit} bytes")
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive, limit: int) -> bytes | None:
         """The whole body, or None as soon as it grows over the limit."""
         chunks: list[bytes] = []
         size = 0
@@ -169,7 +173,7 @@ class Limits:
                 raise _ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -218,7 +222,12 @@ class WalletAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        app: ASGIApp = Limits(super().build_middleware_stack(), settings.max_body_bytes, settings.max_header_bytes)
+        app: ASGIApp = Limits(
+            super().build_middleware_stack(),
+            settings.max_body_bytes,
+            settings.max_header_bytes,
+            {transfers.BULK_PATH: settings.max_bulk_body_bytes},
+        )
         if settings.cors_origins:
             app = ProblemCORS(
                 app,

@@ -88,6 +88,11 @@ MoneyOut = Annotated[
     ),
 ]
 
+# An idempotency key is 1-255 visible ASCII characters (RFC 9110's VCHAR: no spaces, no control characters,
+# no non-ASCII, which HTTP would carry only as undecodable bytes); in a header, whitespace around it is not
+# part of it.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
 OperationType = Literal["DEPOSIT", "WITHDRAW"]
 EntryKind = Literal["DEPOSIT", "WITHDRAW", "TRANSFER_IN", "TRANSFER_OUT"]
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
@@ -368,6 +373,84 @@ class Hold(BaseModel):
 
 class HoldResult(Hold):
     replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+
+
+BULK_MAX = 1000
+
+
+class BulkTransferElement(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    from_wallet_id: UUID | None = Field(
+        default=None,
+        validation_alias=AliasChoices("from_wallet_id", "fromWalletId"),
+        description="The source; absent: a deposit (from the outside world).",
+    )
+    to_wallet_id: UUID | None = Field(
+        default=None,
+        validation_alias=AliasChoices("to_wallet_id", "toWalletId"),
+        description="The destination; absent: a withdrawal (to the outside world).",
+    )
+    amount: AmountIn
+    idempotency_key: str | None = Field(
+        default=None,
+        pattern=KEY_PATTERN,
+        validation_alias=AliasChoices("idempotency_key", "idempotencyKey"),
+        description="This element's key (1-255 visible ASCII characters), scoped to its source (a deposit's: its "
+        "wallet), as the Idempotency-Key header of a single request.",
+    )
+    metadata: MetadataIn = None
+
+    @model_validator(mode="after")
+    def _names_a_wallet(self) -> "BulkTransferElement":
+        if self.from_wallet_id is None and self.to_wallet_id is None:
+            raise ValueError("a transfer names from_wallet_id, to_wallet_id or both")
+        return self
+
+
+class BulkRequest(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "transfers": [
+                        {"to_wallet_id": "7c4f1a52-31c2-3c79-9d1e-0f3a2b6c8e11", "amount": "10.00"},
+                        {
+                            "from_wallet_id": "7c4f1a52-31c2-3c79-9d1e-0f3a2b6c8e11",
+                            "to_wallet_id": "dfc0bc37-5fb7-346a-97f2-d637eeb6e07e",
+                            "amount": "2.50",
+                            "idempotency_key": "payout-17",
+                        },
+                    ],
+                    "atomic": False,
+                }
+            ]
+        },
+    )
+
+    transfers: list[BulkTransferElement] = Field(min_length=1, max_length=BULK_MAX)
+    atomic: bool = Field(
+        default=False,
+        strict=True,
+        description="true: all apply or none does (the first refused element fails the request, nothing written).",
+    )
+
+
+class BulkTransferResult(TransferResult):
+    status: int = Field(description="201: applied (or replayed).")
+
+
+class BulkProblem(BaseModel):
+    status: int = Field(description="The HTTP status the element alone would have had (400, 404, 422).")
+    code: str
+    title: str
+    detail: str
+    balance: str | None = Field(default=None, description="The source's balance, for insufficient_funds.")
+
+
+class BulkResponse(BaseModel):
+    results: list[BulkTransferResult | BulkProblem] = Field(description="One per element, in order.")
 
 
 class OperationsPage(BaseModel):

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(8.0, description="Upper bound on the time spent retrying one call.")
     retry_after_seconds: int = Field(2, description="Retry-After sent with 503 responses.")
     max_body_bytes: int = Field(16_384, description="Largest request body accepted; larger ones get 413.")
+    max_bulk_body_bytes: int = Field(
+        2_097_152,
+        description="Largest body of POST /api/v1/transfers/bulk (up to 1,000 transfers, each with metadata of "
+        "up to ~2 KB); larger ones get 413.",
+    )
     max_header_bytes: int = Field(
         8192, description="Largest total size of a request's headers; more (or more than 100 headers) gets 431."
     )

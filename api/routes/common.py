@@ -16,11 +16,8 @@ from api.batcher import Batcher
 from api.db import Database
 from api.domain import TransferRequest
 from api.errors import INVALID_KEY, ProblemError
-from api.schemas import Problem
+from api.schemas import KEY_PATTERN, Problem
 
-# A key is 1-255 visible ASCII characters (RFC 9110's VCHAR: no spaces, no control characters, no
-# non-ASCII, which HTTP would carry only as undecodable bytes); whitespace around it is not part of it.
-KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY_TEXT = re.compile(KEY_PATTERN)
 
 
@@ -84,6 +81,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         "held, the available balance) or balance limit exceeded.",
         404: "No such wallet (`wallet_not_found`, the detail says which side of a transfer), transfer "
         "(`transfer_not_found`) or hold (`hold_not_found`).",
+        413: "The request body is larger than the path allows (`payload_too_large`).",
         409: "The wallet exists already (`wallet_already_exists`), or the hold is no longer active "
         "(`hold_not_active`: the detail says whether it was captured, voided or expired).",
         422: "Invalid request: malformed JSON, a field error (`validation_error`, with `errors`), "

@@ -7,11 +7,23 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Request, Response
 
 from api.domain import TransferRequest, raise_for
+from api.errors import SQLSTATES
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import IdempotencyKey, database, json_response, metadata_out, post, problems
-from api.schemas import ReversalRequest, ReversalResult, TransferRequestBody, TransferResult, TransferView
+from api.routes.common import IdempotencyKey, database, json_response, metadata_out, post, problems, server_key
+from api.schemas import (
+    BulkProblem,
+    BulkRequest,
+    BulkResponse,
+    BulkTransferResult,
+    ReversalRequest,
+    ReversalResult,
+    TransferRequestBody,
+    TransferResult,
+    TransferView,
+)
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], route_class=DecimalJSONRoute)
+BULK_PATH = "/api/v1/transfers/bulk"
 
 
 @router.post(
@@ -33,6 +45,53 @@ async def create_transfer(request: Request, body: TransferRequestBody, key: Idem
     if row["replayed"]:
         headers["Idempotent-Replayed"] = "true"
     return json_response(result, 201, headers)
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkResponse,
+    summary="Post up to 1,000 transfers, deposits and withdrawals in one request (one database call)",
+    responses=problems(400, 404, 413, 422, 503),
+)
+async def post_bulk(request: Request, body: BulkRequest) -> Response:
+    """Each element is applied as a single request would be (its own key, replays, locking, currency
+    rules), in order, in one transaction. One result per element: its success body, or its problem.
+    With `atomic`, one refused element fails the request (its problem names it) and nothing is written."""
+    transfers = [
+        TransferRequest(
+            e.from_wallet_id,
+            e.to_wallet_id,
+            e.amount,
+            e.idempotency_key or server_key(),
+            e.idempotency_key is None,
+            e.metadata,
+        )
+        for e in body.transfers
+    ]
+    owner = transfers[0].from_wallet_id or transfers[0].to_wallet_id
+    assert owner is not None  # every element names a wallet (BulkTransferElement)
+    rows = await database(request).post_transfers(owner, transfers, atomic=body.atomic)
+    results: list[BulkTransferResult | BulkProblem] = []
+    for row in rows:
+        if row["error_code"]:
+            kind = SQLSTATES[row["error_code"]]
+            balance = row["balance_after"] if row["error_code"] == "WL002" else None
+            results.append(
+                BulkProblem.model_construct(
+                    status=kind.status,
+                    code=kind.code,
+                    title=kind.title,
+                    detail=row["error_detail"],
+                    balance=None if balance is None else format(balance, "f"),
+                )
+            )
+        else:
+            results.append(
+                BulkTransferResult.model_construct(
+                    **_transfer_fields(row), balance=row["balance_after"], replayed=row["replayed"], status=201
+                )
+            )
+    return json_response(BulkResponse.model_construct(results=results))
 
 
 @router.get("/{transfer_id}", response_model=TransferView, summary="Read a transfer", responses=problems(404, 422, 503))
