@@ -2,7 +2,8 @@
 # HTTP benchmark (make bench): wrk with the Lua scripts in loadtest/wrk against the API on a scratch
 # database, 1 and 2 API workers, and one table: GET one wallet; POST on one hot wallet with live
 # batching on and off; POST spread over 10,000 wallets; transfers from 10,000 payers into the hot
-# wallet, and between random pairs of them; holds on one wallet (two-step payments). After every POST run the ledger must match
+# wallet, and between random pairs of them; holds on one wallet (two-step payments); bulk requests of
+# 100 elements on the hot wallet (BULK_CONNECTIONS, 16). After every POST run the ledger must match
 # what wrk saw acknowledged. Then the ratios, measured in this one run, and a 60 s hold on the hot
 # wallet with HOLD_CONNECTIONS clients (16: enough for well over 1,000 rps without queueing; 64
 # saturate the API, and saturation only adds queueing latency). Settings (environment): DURATION (15 s
@@ -18,6 +19,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 WORKERS=${WORKERS-1 2}  # WORKERS= (empty): only the hold run
 HOLD=${HOLD:-60}
 HOLD_CONNECTIONS=${HOLD_CONNECTIONS:-16}
+BULK_CONNECTIONS=${BULK_CONNECTIONS:-16}
 WALLETS=${WALLETS:-10000}
 PORT=${BENCH_PORT:-8100}
 BENCH_DB="${DB}_bench"
@@ -91,7 +93,7 @@ SQL
 # their keys, are every acknowledged request and at most CONNECTIONS more (in flight when wrk stopped); every
 # leg of their transfers, signed by its own balance_after arithmetic, moved the sum of the balances from
 # before to after exactly; and wallet.verify_ledger() has no rows.
-declare -A RPS
+declare -A RPS ENTRIES
 run() {
     local label=$1 workers=$2 script=$3 seconds=$4 token before line check d w t h
     token="$RANDOM$RANDOM"
@@ -111,10 +113,11 @@ run() {
         # Each request leaves one keyed entry (a transfer's on its source); the password travels in the environment.
         check=$(PGPASSWORD=$POSTGRES_PASSWORD .venv/bin/python -m ledgercheck keys \
             --dsn "postgresql://postgres@127.0.0.1:$PG_PORT/$BENCH_DB" --prefix "bench-$token-" \
-            --acknowledged $((d + w + t)) --slack "$CONNECTIONS" --before "$before") ||
+            --acknowledged $((d + w + t)) --slack "$((CONNECTIONS * ${ELEMENTS:-1}))" --before "$before") ||
             { FAILED=1; check=${check:-"MISMATCH(the check did not run; see above)"}; }
     fi
     RPS[$label-$workers]=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
+    ENTRIES[$label-$workers]=$(awk -v n=$((d + w + t)) -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')
     printf '%-8s %-28s %s ledger=%s\n' "$workers" "$label" "${line#RESULT }" "$check" | tee -a "$OUT/results.txt"
     grep -q 'non2xx=0 server_errors=0 socket_errors=0' <<<"$line" || FAILED=1
 }
@@ -130,6 +133,7 @@ for workers in $WORKERS; do
     run "transfer -> hot wallet" "$workers" transfer_hot "$DURATION"
     run "transfer, random pairs" "$workers" transfer_spread "$DURATION"
     run "create hold, 1 wallet" "$workers" post_holds "$DURATION"
+    CONNECTIONS=$BULK_CONNECTIONS ELEMENTS=100 run "bulk x100, hot wallet" "$workers" post_bulk "$DURATION"
     start_api "$workers" false
     run "POST hot, unbatched" "$workers" post_hot "$DURATION"
 done
@@ -152,5 +156,7 @@ for workers in $WORKERS; do
         'BEGIN { printf "workers=%s  transfers into one wallet / hot deposits = %.2f   random-pair transfers / spread deposits = %.2f\n", w, thot / hot, tspread / spread }'
     awk -v w="$workers" -v hot="${RPS[POST hot, batched-$workers]}" -v holds="${RPS[create hold, 1 wallet-$workers]}" \
         'BEGIN { printf "workers=%s  holds on one wallet / hot deposits = %.2f (target >= 0.70)\n", w, holds / hot }'
+    awk -v w="$workers" -v hot="${ENTRIES[POST hot, batched-$workers]}" -v bulk="${ENTRIES[bulk x100, hot wallet-$workers]}" \
+        'BEGIN { printf "workers=%s  bulk x100 on the hot wallet: %d entries/s (target >= 20,000) = %.1f x hot single deposits (%d entries/s)\n", w, bulk, bulk / hot, hot }'
 done
 [ "$FAILED" = 0 ] || die "a run had 5xx, socket errors or a ledger mismatch"
