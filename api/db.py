@@ -4,6 +4,7 @@ transient faults. Every mutating call carries an idempotency key, so a retry nev
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -165,6 +166,10 @@ class Database:
         )
         assert row is not None
         return row
+
+    async def balance_at(self, wallet_id: UUID, at: datetime | None) -> asyncpg.Record:
+        sql = "SELECT * FROM wallet.balance_at($1, $2)"
+        return await self._one(lambda c: c.fetchrow(sql, wallet_id, at), "balance_at")
 
     async def post_transfers(
         self, wallet_id: UUID, requests: list[TransferRequest], atomic: bool = False

@@ -246,6 +246,17 @@ class Wallet(BaseModel):
     )
 
 
+class BalanceAt(BaseModel):
+    wallet_id: UUID
+    currency: str
+    at: datetime = Field(description="The moment asked for (now, without `at`).")
+    balance: MoneyOut = Field(description="The balance at that moment: after its latest entry at or before it.")
+    available_balance: MoneyOut | None = Field(
+        description="The balance minus active holds, now; null for a moment in the past (holds keep no history)."
+    )
+    seq: int = Field(description="The seq of that entry; 0 before the wallet's first entry.")
+
+
 class Operation(BaseModel):
     id: UUID = Field(description="Operation (ledger entry) id.")
     wallet_id: UUID

@@ -43,8 +43,9 @@ SELECT col_is_unique('wallet', 'operations', ARRAY['wallet_id', 'idempotency_key
 SELECT fk_ok('wallet', 'operations', 'wallet_id', 'wallet', 'wallets', 'id', 'every ledger entry belongs to an existing wallet (operations.wallet_id references wallets.id)');
 SELECT indexes_are('wallet', 'wallets', ARRAY['wallets_pkey'],
     'wallet.wallets has only its primary key index: no index on balance or updated_at, so balance updates can stay HOT');
-SELECT indexes_are('wallet', 'operations', ARRAY['operations_pkey', 'operations_idempotency_key_unique', 'operations_transfer_id'],
-    'wallet.operations has only the indexes of its primary key, its idempotency key and its transfer id');
+SELECT indexes_are('wallet', 'operations', ARRAY['operations_pkey', 'operations_idempotency_key_unique', 'operations_transfer_id',
+        'operations_wallet_time'],
+    'wallet.operations has only the indexes of its primary key, its idempotency key, its transfer id and its time (balance_at)');
 SELECT col_is_pk('wallet', 'reversals', ARRAY['wallet_id', 'transfer_id'],
     'the primary key of wallet.reversals is (wallet_id, transfer_id): the reversal, keyed by the wallet that owns it');
 SELECT indexes_are('wallet', 'reversals', ARRAY['reversals_pkey', 'reversals_reverses'],

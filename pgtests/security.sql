@@ -1,7 +1,7 @@
 -- The security model: applications reach the tables only through SECURITY DEFINER functions with a
 -- pinned search_path; wallet_app may execute the API, wallet_reader may read, nobody else gets anything.
 BEGIN;
-SELECT plan(214);
+SELECT plan(219);
 
 -- Which role may EXECUTE which wallet function.
 CREATE TEMP TABLE expected_execute (fn name, args name[], app boolean, reader boolean) ON COMMIT DROP;
@@ -17,6 +17,7 @@ INSERT INTO expected_execute VALUES
     ('deposit', '{uuid,numeric,text}', true, false),
     ('withdraw', '{uuid,numeric,text}', true, false),
     ('get_wallet', '{uuid}', true, true),
+    ('balance_at', '{uuid,"timestamp with time zone"}', true, true),
     ('list_operations', '{uuid,bigint,integer}', true, true),
     ('verify_ledger', '{uuid}', true, true),
     ('error_codes', '{}', true, true),
@@ -39,7 +40,7 @@ INSERT INTO expected_execute VALUES
 
 -- Functions (1 + 28)
 SELECT functions_are('wallet', ARRAY['apply_operation', 'apply_operations', 'create_wallet', 'deposit', 'withdraw',
-        'get_wallet', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
+        'get_wallet', 'balance_at', 'list_operations', 'verify_ledger', 'error_codes', 'max_amount', 'raise_error', 'refuse_ledger_change',
         'prune_refusals', 'expire_refusals', 'post_transfers', 'post_transfers_atomic', 'transfer', 'get_transfer', 'time_ordered_ids',
         'create_hold', 'create_holds', 'get_hold', 'capture_hold', 'void_hold', 'expire_holds', 'expire_due_holds', 'due_held', 'hold_view', 'lock_hold', 'raise_hold_not_active',
         'reverse_transfer'],
@@ -51,7 +52,7 @@ SELECT has_function('pgbouncer', 'get_auth', ARRAY['text'], 'pgbouncer.get_auth(
 -- SECURITY DEFINER, search_path and ownership (6)
 SELECT results_eq(
     $$SELECT proname::text COLLATE "default" FROM pg_proc WHERE pronamespace = 'wallet'::regnamespace AND prosecdef ORDER BY 1$$,
-    $$VALUES ('apply_operation'), ('apply_operations'), ('capture_hold'), ('create_hold'), ('create_holds'), ('create_wallet'), ('deposit'),
+    $$VALUES ('apply_operation'), ('apply_operations'), ('balance_at'), ('capture_hold'), ('create_hold'), ('create_holds'), ('create_wallet'), ('deposit'),
              ('expire_holds'), ('expire_refusals'), ('get_hold'), ('get_transfer'), ('get_wallet'), ('list_operations'),
              ('post_transfers'), ('post_transfers_atomic'), ('prune_refusals'), ('reverse_transfer'), ('transfer'), ('verify_ledger'), ('void_hold'),
              ('withdraw')$$,

@@ -48,9 +48,9 @@ async def _changesets(con: asyncpg.Connection) -> list[tuple[str, str]]:
     return [(r["id"], r["md5sum"]) for r in rows]
 
 
-async def _has_reversals(con: asyncpg.Connection) -> bool:
-    """Whether the reversal function exists (the last changeset creates it)."""
-    return bool(await con.fetchval("SELECT to_regproc('wallet.reverse_transfer') IS NOT NULL"))
+async def _has_last_function(con: asyncpg.Connection) -> bool:
+    """Whether wallet.balance_at exists (the last changeset creates it)."""
+    return bool(await con.fetchval("SELECT to_regproc('wallet.balance_at') IS NOT NULL"))
 
 
 async def _app_settings(con: asyncpg.Connection) -> list[str]:
@@ -77,14 +77,14 @@ async def test_second_update_changes_nothing(migrated: str, scratch: asyncpg.Con
 
 async def test_last_changeset_rolls_back_and_forward(scratch: asyncpg.Connection) -> None:
     changesets = await _changesets(scratch)
-    assert changesets[-1][0] == "fn-reversals"
-    assert await _has_reversals(scratch)
+    assert changesets[-1][0] == "fn-balance-at"
+    assert await _has_last_function(scratch)
     stack("liquibase", SCRATCH, "rollback-count", "--count=1")
     assert await _changesets(scratch) == changesets[:-1]
-    assert not await _has_reversals(scratch)
+    assert not await _has_last_function(scratch)
     stack("migrate", SCRATCH)
     assert [c[0] for c in await _changesets(scratch)] == [c[0] for c in changesets]
-    assert await _has_reversals(scratch)
+    assert await _has_last_function(scratch)
 
 
 # The last release before transfers (1.0.0): a database it migrated is upgraded by today's changelog.

@@ -5,6 +5,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
@@ -73,6 +74,33 @@ def _digits_only(value: Any) -> Any:
 
 
 DigitsOnly = BeforeValidator(_digits_only)
+
+# RFC 3339: a date, "T" (or a space), a time with optional fractions, and an offset ("Z" or +hh:mm).
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+_RFC3339 = re.compile(RFC3339_PATTERN, re.ASCII)
+
+
+def _rfc3339(value: Any) -> Any:
+    """A moment as RFC 3339 writes it, with its offset: no date alone, no time without a zone, no epoch
+    number (each of which pydantic would otherwise read, guessing). Fractions beyond microseconds are cut."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "datetime_format", "must be an RFC 3339 timestamp with its offset, e.g. 2026-12-02T08:06:13Z"
+        )
+    text = value.upper().replace(" ", "T")
+    if "." in text:  # at most 6 fraction digits for Python
+        head, _, tail = text.partition(".")
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        text = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise PydanticCustomError("datetime_format", "is not a valid moment: {why}", {"why": str(exc)}) from None
+
+
+Rfc3339 = BeforeValidator(_rfc3339)
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -8,8 +9,25 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES, ProblemError
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import DigitsOnly, IdempotencyKey, database, json_response, metadata_out, post, problems
-from api.schemas import CreateWalletRequest, Operation, OperationRequest, OperationResult, OperationsPage, Wallet
+from api.routes.common import (
+    DigitsOnly,
+    IdempotencyKey,
+    Rfc3339,
+    database,
+    json_response,
+    metadata_out,
+    post,
+    problems,
+)
+from api.schemas import (
+    BalanceAt,
+    CreateWalletRequest,
+    Operation,
+    OperationRequest,
+    OperationResult,
+    OperationsPage,
+    Wallet,
+)
 
 router = APIRouter(prefix="/api/v1/wallets", tags=["wallets"], route_class=DecimalJSONRoute)
 
@@ -72,6 +90,38 @@ router.add_api_route(
 @router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=problems(404, 422, 503))
 async def get_wallet(request: Request, wallet_id: UUID) -> Response:
     return json_response(_wallet(await database(request).get_wallet(wallet_id)))
+
+
+@router.get(
+    "/{wallet_id}/balance",
+    response_model=BalanceAt,
+    summary="A wallet's balance at a moment (default: now), from its ledger",
+    responses=problems(404, 422, 503),
+)
+async def balance_at(
+    request: Request,
+    wallet_id: UUID,
+    at: Annotated[
+        datetime | None,
+        Rfc3339,
+        Query(
+            description="An RFC 3339 timestamp with its offset (2026-12-02T08:06:13Z); default now. Before the "
+            "wallet existed: 404; in the future: 422.",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
+) -> Response:
+    row = await database(request).balance_at(wallet_id, at)
+    return json_response(
+        BalanceAt.model_construct(
+            wallet_id=row["wallet_id"],
+            currency=row["currency"],
+            at=row["at"],
+            balance=row["balance"],
+            available_balance=row["available_balance"],
+            seq=row["seq"],
+        )
+    )
 
 
 @router.post(

@@ -22,7 +22,7 @@ BEGIN
     )
     SELECT coalesce(sum(x.amount), 0), count(*) INTO released, expired FROM x;
     IF released > 0 THEN
-        UPDATE wallet.wallets AS w SET held = w.held - released, updated_at = now() WHERE w.id = p_wallet_id;
+        UPDATE wallet.wallets AS w SET held = w.held - released, updated_at = greatest(w.updated_at, now()) WHERE w.id = p_wallet_id;
     END IF;
 END
 $$;
@@ -246,7 +246,7 @@ BEGIN
             available_balance, replayed, error_code, error_detail, r_amount, r_expires_in_seconds, idempotency_key,
             ephemeral_key, r_metadata)
         WHERE z.hold_id IS NOT NULL AND NOT z.replayed;
-        UPDATE wallet.wallets AS x SET held = w.held, updated_at = v_now WHERE x.id = p_wallet_id;
+        UPDATE wallet.wallets AS x SET held = w.held, updated_at = greatest(x.updated_at, v_now) WHERE x.id = p_wallet_id;
     END IF;
     RETURN QUERY SELECT * FROM unnest(results);
 END
@@ -451,7 +451,7 @@ BEGIN
     END IF;
     UPDATE wallet.holds AS x SET status = 'voided', closed_at = now(), close_key = p_idempotency_key
     WHERE x.wallet_id = h.wallet_id AND x.id = h.id;
-    UPDATE wallet.wallets AS w SET held = w.held - h.amount, updated_at = now() WHERE w.id = h.wallet_id;
+    UPDATE wallet.wallets AS w SET held = w.held - h.amount, updated_at = greatest(w.updated_at, now()) WHERE w.id = h.wallet_id;
     RETURN QUERY SELECT * FROM wallet.hold_view(h.wallet_id, h.id, false);
 END
 $$;

@@ -20,6 +20,7 @@ DECLARE
     c_metadata_bytes constant integer := 4096;
     v_n integer := coalesce(cardinality(p_requests), 0);
     v_now timestamptz := now();
+    v_last timestamptz;  -- the latest updated_at of the locked wallets
     r wallet.transfer_request;
     res wallet.transfer_result;
     prior wallet.transfer_result;
@@ -85,8 +86,9 @@ BEGIN
     END LOOP;
     IF cardinality(w_ids) = 1 THEN
         SELECT ARRAY[w.balance], ARRAY[w.version], ARRAY[w.currency],
-            ARRAY[(SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency)], ARRAY[w.held]
-        INTO w_bal, w_ver, w_cur, w_mu, w_held
+            ARRAY[(SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency)], ARRAY[w.held],
+            w.updated_at
+        INTO w_bal, w_ver, w_cur, w_mu, w_held, v_last
         FROM wallet.wallets AS w
         WHERE w.id = w_ids[1]
         FOR NO KEY UPDATE;
@@ -95,10 +97,10 @@ BEGIN
         END IF;
     ELSIF cardinality(w_ids) > 1 THEN
         SELECT array_agg(x.id), array_agg(x.balance), array_agg(x.version), array_agg(x.currency), array_agg(x.minor_units),
-            array_agg(x.held)
-        INTO w_ids, w_bal, w_ver, w_cur, w_mu, w_held
+            array_agg(x.held), max(x.updated_at)
+        INTO w_ids, w_bal, w_ver, w_cur, w_mu, w_held, v_last
         FROM (
-            SELECT w.id, w.balance, w.version, w.currency, w.held,
+            SELECT w.id, w.balance, w.version, w.currency, w.held, w.updated_at,
                 (SELECT c.minor_units::integer FROM wallet.currencies AS c WHERE c.code = w.currency) AS minor_units
             FROM wallet.wallets AS w
             WHERE w.id = ANY (w_ids)
@@ -107,6 +109,10 @@ BEGIN
         ) AS x;
     END IF;
     w_ids := coalesce(w_ids, '{}');
+    -- A wallet's entries never go back in time: a transaction that started before the one that held the
+    -- lock ahead of it dates its entries no earlier than that one's (so wallet.balance_at can take the
+    -- latest entry by time). now() is the transaction's start; the lock may have been taken later.
+    v_now := greatest(v_now, v_last);
     w_touched := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
     -- Holds whose time has come give their money back now that their wallet is locked (no request
     -- needed; wallet.expire_holds sweeps the rest). Nothing to do for wallets without holds.
