@@ -30,8 +30,8 @@ BEGIN
         PERFORM wallet.raise_error('WL001', format('no wallet has id %s', coalesce(p_wallet_id::text, 'NULL')));
     END IF;
     IF v_at < w.created_at THEN
-        PERFORM wallet.raise_error('WL001', format('wallet %s did not exist at %s (it was created at %s)', p_wallet_id,
-            v_at, w.created_at));
+        PERFORM wallet.raise_error('WL001', format('wallet %s did not exist yet at %s (see its created_at)', p_wallet_id,
+            v_at));
     END IF;
     IF v_at > now() THEN
         PERFORM wallet.raise_error('WL009', format('%s is in the future (the database''s time is %s)', v_at, now()));
