@@ -1,10 +1,11 @@
--- wallet.list_operations(p_wallet_id, p_after, p_limit): a page of one wallet's ledger, oldest first,
--- by keyset on seq.
+-- wallet.list_operations(p_wallet_id, p_after, p_limit, p_types, p_since, p_until, p_transfer_id,
+-- p_descending): a page of one wallet's ledger by keyset on seq, oldest or newest first, filtered.
 BEGIN;
-SELECT plan(21);
+SELECT plan(30);
 
-SELECT has_function('wallet', 'list_operations', ARRAY['uuid', 'bigint', 'integer'], 'wallet.list_operations(uuid, bigint, integer) exists');
-SELECT volatility_is('wallet', 'list_operations', ARRAY['uuid', 'bigint', 'integer'], 'stable', 'wallet.list_operations is STABLE: it only reads');
+SELECT has_function('wallet', 'list_operations', ARRAY['uuid', 'bigint', 'integer', 'text[]', 'timestamp with time zone', 'timestamp with time zone', 'uuid', 'boolean'],
+    'wallet.list_operations(uuid, bigint, integer, text[], timestamptz, timestamptz, uuid, boolean) exists');
+SELECT volatility_is('wallet', 'list_operations', ARRAY['uuid', 'bigint', 'integer', 'text[]', 'timestamp with time zone', 'timestamp with time zone', 'uuid', 'boolean'], 'stable', 'wallet.list_operations is STABLE: it only reads');
 
 -- 11...01: five entries; 11...02: another wallet with entries of its own; 11...03: empty
 SELECT FROM wallet.create_wallet(10, '11000000-0000-4000-8000-000000000001');
@@ -70,6 +71,45 @@ SELECT throws_ok($$SELECT * FROM wallet.list_operations(NULL)$$,
 -- Empty wallet
 SELECT is_empty($$SELECT * FROM wallet.list_operations('11000000-0000-4000-8000-000000000003')$$,
     'a wallet created with balance 0 and never used lists no entries');
+
+-- Filters and order. 11...04: five entries an hour apart (timestamps set as superuser, the guard lifted).
+SELECT FROM wallet.create_wallet(10, '11000000-0000-4000-8000-000000000004');
+SELECT FROM wallet.deposit('11000000-0000-4000-8000-000000000004', 5);
+SELECT FROM wallet.withdraw('11000000-0000-4000-8000-000000000004', 3);
+SELECT FROM wallet.transfer('11000000-0000-4000-8000-000000000004', '11000000-0000-4000-8000-000000000003', 2);
+SELECT FROM wallet.deposit('11000000-0000-4000-8000-000000000004', 1);
+ALTER TABLE wallet.operations DISABLE TRIGGER operations_append_only;
+UPDATE wallet.operations SET created_at = now() - (5 - seq) * interval '1 hour'
+WHERE wallet_id = '11000000-0000-4000-8000-000000000004';
+ALTER TABLE wallet.operations ENABLE TRIGGER operations_append_only;
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', p_descending => true)$$,
+    $$VALUES (ARRAY[5, 4, 3, 2, 1]::bigint[])$$, 'p_descending: newest first');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', 4, 2, p_descending => true)$$,
+    $$VALUES (ARRAY[3, 2]::bigint[])$$, 'descending, the cursor p_after = 4 gives the entries before it');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', p_types => '{DEPOSIT}')$$,
+    $$VALUES (ARRAY[1, 2, 5]::bigint[])$$, 'p_types: only deposits');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', 2, 1, '{DEPOSIT,TRANSFER_OUT}')$$,
+    $$VALUES (ARRAY[4]::bigint[])$$, 'kinds with a cursor and a page size: the next matching entry');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004',
+          p_since => now() - interval '3 hours', p_until => now() - interval '1 hour')$$,
+    $$VALUES (ARRAY[2, 3, 4]::bigint[])$$, 'p_since and p_until: the window, both ends included');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', 5,
+          p_since => now() - interval '150 minutes', p_descending => true)$$,
+    $$VALUES (ARRAY[4, 3]::bigint[])$$, 'a window with a descending cursor');
+SELECT results_eq(
+    $$SELECT array_agg(seq) FROM wallet.list_operations('11000000-0000-4000-8000-000000000004',
+          p_transfer_id => (SELECT transfer_id FROM wallet.operations WHERE wallet_id = '11000000-0000-4000-8000-000000000004' AND seq = 4))$$,
+    $$VALUES (ARRAY[4]::bigint[])$$, 'p_transfer_id: the wallet''s leg of that transfer');
+SELECT is_empty($$SELECT * FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', p_until => now() - interval '10 hours')$$,
+    'a window before the first entry: nothing');
+SELECT throws_ok($$SELECT * FROM wallet.list_operations('11000000-0000-4000-8000-000000000004', p_types => '{REFUND}')$$,
+    'WL004', NULL, 'an unknown kind: WL004');
 
 SELECT * FROM finish();
 ROLLBACK;

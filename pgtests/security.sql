@@ -18,7 +18,7 @@ INSERT INTO expected_execute VALUES
     ('withdraw', '{uuid,numeric,text}', true, false),
     ('get_wallet', '{uuid}', true, true),
     ('balance_at', '{uuid,"timestamp with time zone"}', true, true),
-    ('list_operations', '{uuid,bigint,integer}', true, true),
+    ('list_operations', '{uuid,bigint,integer,text[],"timestamp with time zone","timestamp with time zone",uuid,boolean}', true, true),
     ('verify_ledger', '{uuid}', true, true),
     ('error_codes', '{}', true, true),
     ('max_amount', '{}', true, true),
