@@ -242,9 +242,22 @@ class Database:
         )
         return int(removed)
 
-    async def list_operations(self, wallet_id: UUID, after: int, limit: int) -> list[asyncpg.Record]:
-        sql = "SELECT * FROM wallet.list_operations($1, $2, $3)"
-        return await self.run(lambda c: c.fetch(sql, wallet_id, after, limit), call_name="list_operations")
+    async def list_operations(
+        self,
+        wallet_id: UUID,
+        after: int | None,
+        limit: int,
+        types: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        transfer_id: UUID | None = None,
+        descending: bool = False,
+    ) -> list[asyncpg.Record]:
+        sql = "SELECT * FROM wallet.list_operations($1, $2, $3, $4, $5, $6, $7, $8)"
+        return await self.run(
+            lambda c: c.fetch(sql, wallet_id, after, limit, types, since, until, transfer_id, descending),
+            call_name="list_operations",
+        )
 
     async def ping(self) -> None:
         await self.run(lambda c: c.execute("SELECT 1"), attempts=1)

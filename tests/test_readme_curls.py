@@ -14,7 +14,17 @@ from tests.conftest import LiveServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BASE = "http://127.0.0.1:8000"
-VOLATILE = {"at", "created_at", "updated_at", "expires_at", "closed_at", "request_id", "transfer_id", "reverses", "hold_id"}
+VOLATILE = {
+    "at",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "closed_at",
+    "request_id",
+    "transfer_id",
+    "reverses",
+    "hold_id",
+}
 GENERATED_IDS = {"id", "transfer_id", "reverses", "hold_id"}
 BLOCK = re.compile(r"```console\n\$ (curl [^\n]+)\n(.*?)```", re.S)
 

@@ -1,11 +1,17 @@
 """Wallet endpoints: validate the shape of a request, make one database call, map the result."""
 
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
+from api.db import Database
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES, ProblemError
 from api.jsonbody import DecimalJSONRoute
@@ -22,6 +28,7 @@ from api.routes.common import (
 from api.schemas import (
     BalanceAt,
     CreateWalletRequest,
+    EntryKind,
     Operation,
     OperationRequest,
     OperationResult,
@@ -170,29 +177,106 @@ async def apply_operation(
     return json_response(result, headers={"Idempotent-Replayed": "true"} if row["replayed"] else None)
 
 
+CSV_COLUMNS = (
+    "id",
+    "wallet_id",
+    "seq",
+    "operation_type",
+    "amount",
+    "balance_after",
+    "currency",
+    "created_at",
+    "transfer_id",
+    "counterparty_wallet_id",
+    "metadata",
+)
+CSV_PAGE = 1000
+
+
 @router.get(
     "/{wallet_id}/operations",
     response_model=OperationsPage,
-    summary="List a wallet's operations (its ledger), oldest first",
-    responses=problems(404, 422, 503),
+    summary="List a wallet's operations (its ledger), filtered, oldest or newest first; JSON pages or CSV",
+    responses={
+        **problems(404, 422, 503),
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    },
 )
 async def list_operations(
     request: Request,
     wallet_id: UUID,
-    limit: Annotated[int, DigitsOnly, Query(ge=1, le=1000, description="Page size.")] = 100,
+    limit: Annotated[int, DigitsOnly, Query(ge=1, le=1000, description="Page size (JSON).")] = 100,
     after: Annotated[
-        int,
+        int | None,
         DigitsOnly,
         Query(
             ge=0,
             le=2**63 - 1,
-            description="Return entries with seq > after (the previous page's next_after).",
+            description="The previous page's next_after: entries past it in the chosen order (seq > after "
+            "oldest first, seq < after newest first). Absent: from the start.",
         ),
-    ] = 0,
+    ] = None,
+    type: Annotated[
+        list[EntryKind] | None, Query(description="Only these kinds (repeatable: type=DEPOSIT&type=WITHDRAW).")
+    ] = None,
+    since: Annotated[
+        datetime | None, Rfc3339, Query(description="Entries at or after (RFC 3339, with offset).")
+    ] = None,
+    until: Annotated[
+        datetime | None, Rfc3339, Query(description="Entries at or before (RFC 3339, with offset).")
+    ] = None,
+    transfer_id: Annotated[UUID | None, Query(description="Only the legs of this transfer.")] = None,
+    order: Annotated[
+        Literal["asc", "desc"], Query(description="asc: oldest first (default); desc: newest first.")
+    ] = "asc",
 ) -> Response:
-    rows = await database(request).list_operations(wallet_id, after, limit)
+    db = database(request)
+    filters: dict[str, Any] = {
+        "types": type,
+        "since": since,
+        "until": until,
+        "transfer_id": transfer_id,
+        "descending": order == "desc",
+    }
+    if "text/csv" in request.headers.get("accept", ""):
+        first = await db.list_operations(wallet_id, after, CSV_PAGE, **filters)  # 404 and 422 before streaming
+        return StreamingResponse(
+            _csv(db, wallet_id, first, filters), media_type="text/csv; charset=utf-8", headers={"Vary": "Accept"}
+        )
+    rows = await db.list_operations(wallet_id, after, limit, **filters)
     items = [Operation.model_construct(**_operation_fields(r)) for r in rows]
     page = OperationsPage.model_construct(
         items=items, limit=limit, next_after=items[-1].seq if len(items) == limit else None
     )
-    return json_response(page)
+    return json_response(page, headers={"Vary": "Accept"})
+
+
+async def _csv(db: Database, wallet_id: UUID, rows: list[Any], filters: dict[str, Any]) -> AsyncIterator[str]:
+    """The whole filtered list as RFC 4180 CSV (CRLF, quoted as needed), a page of the database at a time:
+    memory stays bounded whatever the ledger's length."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    while True:
+        for r in rows:
+            writer.writerow(
+                (
+                    r["operation_id"],
+                    r["wallet_id"],
+                    r["seq"],
+                    r["operation_type"],
+                    format(r["amount"], "f"),
+                    format(r["balance_after"], "f"),
+                    r["currency"],
+                    r["created_at"].isoformat().replace("+00:00", "Z"),
+                    r["transfer_id"],
+                    r["counterparty_wallet_id"] or "",
+                    "" if r["metadata"] is None else json.dumps(metadata_out(r["metadata"]), separators=(",", ":")),
+                )
+            )
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(rows) < CSV_PAGE:
+            return
+        rows = await db.list_operations(wallet_id, rows[-1]["seq"], CSV_PAGE, **filters)
