@@ -153,9 +153,9 @@ MetadataIn = Annotated[
     PlainValidator(parse_metadata),
     WithJsonSchema(
         {
-            "type": "object",
+            "anyOf": [{"type": "object"}, {"type": "null"}],
             "description": "Your JSON object (at most 4096 bytes as PostgreSQL writes it): stored with the "
-            "transfer, returned with it and in the ledger, part of the idempotency comparison.",
+            "transfer, returned with it and in the ledger, part of the idempotency comparison. null: none.",
             "examples": [{"order": "A-17"}],
         }
     ),

@@ -178,3 +178,9 @@ async def test_an_oversized_bulk_body_is_413(client: httpx.AsyncClient) -> None:
     # other paths keep their own, smaller limit
     r = await client.post("/api/v1/transfers", content=b'{"amount": "1"' + b" " * 20_000 + b"}")
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_other_methods_on_the_bulk_path_are_405(client: httpx.AsyncClient, method: str) -> None:
+    r = await client.request(method, BULK)
+    assert (r.status_code, r.json()["code"], r.headers["allow"]) == (405, "method_not_allowed", "POST")

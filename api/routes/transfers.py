@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES
@@ -92,6 +93,12 @@ async def post_bulk(request: Request, body: BulkRequest) -> Response:
                 )
             )
     return json_response(BulkResponse.model_construct(results=results))
+
+
+@router.api_route("/bulk", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def bulk_other_methods() -> None:
+    """/bulk is not a transfer id: other methods get 405, not the 422 of GET /{transfer_id}."""
+    raise StarletteHTTPException(405, headers={"Allow": "POST"})
 
 
 @router.get("/{transfer_id}", response_model=TransferView, summary="Read a transfer", responses=problems(404, 422, 503))
