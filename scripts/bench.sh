@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark (make bench): wrk with the Lua scripts in loadtest/wrk against the API on a scratch
-# database, 1 and 2 API workers, and one table: GET one wallet; POST on one hot wallet with live
-# batching on and off; POST spread over 10,000 wallets; transfers from 10,000 payers into the hot
+# database, 1 and 2 API workers, and one table: GET /health (the ceiling); GET one wallet; POST on one
+# hot wallet with live batching on and off; POST spread over 10,000 wallets; transfers from 10,000 payers into the hot
 # wallet, and between random pairs of them; holds on one wallet (two-step payments); bulk requests of
 # 100 elements on the hot wallet (BULK_CONNECTIONS, 16). After every POST run the ledger must match
 # what wrk saw acknowledged. Then the ratios, measured in this one run, and a 60 s hold on the hot
@@ -106,7 +106,9 @@ run() {
     t=$(sed 's/.*transfers=\([0-9]*\).*/\1/' <<<"$line")
     h=$(sed 's/.*holds=\([0-9]*\).*/\1/' <<<"$line")
     check="-"
-    if [ "$script" = post_holds ]; then
+    if [ "$script" = get_health ]; then
+        check="-"
+    elif [ "$script" = post_holds ]; then
         check=$(hold_check "$token" "$h")
         [[ $check == exact* ]] || FAILED=1
     elif [ "$script" != get_wallet ]; then
@@ -127,6 +129,7 @@ FAILED=0
 say "wrk: $CONNECTIONS connections, 2 threads, ${DURATION} s a run, API workers: $WORKERS"
 for workers in $WORKERS; do
     start_api "$workers" true
+    run "GET /health" "$workers" get_health "$DURATION"
     run "GET wallet" "$workers" get_wallet "$DURATION"
     run "POST hot, batched" "$workers" post_hot "$DURATION"
     run "POST 10,000 wallets" "$workers" post_spread "$DURATION"
@@ -148,6 +151,9 @@ echo "workers  scenario                     result"
 cat "$OUT/results.txt"
 echo
 for workers in $WORKERS; do
+    awk -v w="$workers" -v health="${RPS[GET /health-$workers]}" -v get="${RPS[GET wallet-$workers]}" \
+        -v hot="${RPS[POST hot, batched-$workers]}" \
+        'BEGIN { printf "workers=%s  GET wallet / GET /health = %.2f (target >= 0.60)   hot POST (batched) / GET /health = %.2f (target >= 0.50)\n", w, get / health, hot / health }'
     awk -v w="$workers" -v get="${RPS[GET wallet-$workers]}" -v hot="${RPS[POST hot, batched-$workers]}" \
         -v un="${RPS[POST hot, unbatched-$workers]}" \
         'BEGIN { printf "workers=%s  hot POST (batched) / GET = %.2f   batched / unbatched = %.2f\n", w, hot / get, hot / un }'
