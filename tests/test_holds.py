@@ -350,6 +350,11 @@ async def test_holds_on_a_busy_wallet_share_calls_and_each_gets_its_own_answer(
     await tx.start()
     await con.execute("SELECT 1 FROM wallet.wallets WHERE id = $1 FOR UPDATE", wallet_id)
     key = {"Idempotency-Key": f"b-{uuid4()}"}
+
+    def arrived(text: str) -> float:  # the process's metrics: counted from their values now
+        return _metric(text, "wallet_batch_queued_operations") + _metric(text, "wallet_batch_operations_sum")
+
+    base = arrived((await client.get("/metrics")).text)
     try:
         pending = [
             asyncio.ensure_future(client.post(f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "3"}))
@@ -358,7 +363,11 @@ async def test_holds_on_a_busy_wallet_share_calls_and_each_gets_its_own_answer(
             asyncio.ensure_future(client.post(f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "1"}, headers=key))
             for _ in range(2)
         ]
-        await asyncio.sleep(0.5)
+        # Release the wallet once every hold has reached the batcher (queued, or taken into the first call).
+        deadline = asyncio.get_running_loop().time() + 15
+        while (got := arrived((await client.get("/metrics")).text) - base) < 42:
+            assert asyncio.get_running_loop().time() < deadline, f"only {got:.0f} of the 42 holds arrived"
+            await asyncio.sleep(0.05)
     finally:
         await tx.rollback()
         await ledger.pool.release(con)
