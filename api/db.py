@@ -154,18 +154,10 @@ class Database:
 
     async def create_wallet(self, initial_balance: Decimal, idempotency_key: str, currency: str) -> asyncpg.Record:
         sql = "SELECT * FROM wallet.create_wallet($1, NULL, $2, $3)"
-        row = await self.run(
-            lambda c: c.fetchrow(sql, initial_balance, idempotency_key, currency), call_name="create_wallet"
-        )
-        assert row is not None
-        return row
+        return await self._one(lambda c: c.fetchrow(sql, initial_balance, idempotency_key, currency), "create_wallet")
 
     async def get_wallet(self, wallet_id: UUID) -> asyncpg.Record:
-        row = await self.run(
-            lambda c: c.fetchrow("SELECT * FROM wallet.get_wallet($1)", wallet_id), call_name="get_wallet"
-        )
-        assert row is not None
-        return row
+        return await self._one(lambda c: c.fetchrow("SELECT * FROM wallet.get_wallet($1)", wallet_id), "get_wallet")
 
     async def balance_at(self, wallet_id: UUID, at: datetime | None) -> asyncpg.Record:
         sql = "SELECT * FROM wallet.balance_at($1, $2)"
@@ -185,9 +177,7 @@ class Database:
 
     async def get_transfer(self, transfer_id: UUID) -> asyncpg.Record:
         sql = "SELECT * FROM wallet.get_transfer($1)"
-        row = await self.run(lambda c: c.fetchrow(sql, transfer_id), call_name="get_transfer")
-        assert row is not None
-        return row
+        return await self._one(lambda c: c.fetchrow(sql, transfer_id), "get_transfer")
 
     async def create_holds(self, wallet_id: UUID, requests: list[HoldRequest]) -> list[asyncpg.Record]:
         """wallet.create_holds: one wallet.hold_outcome per request, in order; a refused request comes
@@ -223,6 +213,7 @@ class Database:
         return int(expired)
 
     async def _one(self, call: Callable[[asyncpg.Connection], Awaitable[Any]], call_name: str) -> asyncpg.Record:
+        """A function that returns one row or raises (WL001, WL011, ...): its row."""
         row: asyncpg.Record | None = await self.run(call, call_name=call_name)
         assert row is not None
         return row

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from urllib.parse import quote, urlsplit
@@ -256,8 +256,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         background = [
             asyncio.create_task(_log_pool(db, settings.pool_log_seconds)),
-            asyncio.create_task(_housekeeping(db, settings.housekeeping_seconds)),
-            asyncio.create_task(_expire_holds(db, settings.hold_sweep_seconds)),
+            # expired refusals of server-made keys are deleted
+            asyncio.create_task(
+                _sweep(
+                    settings.housekeeping_seconds,
+                    db.expire_refusals,
+                    "expire_refusals",
+                    "expired %s refusals of server-made keys",
+                )
+            ),
+            # active holds past their expires_at become expired (with the time it was done) and their money
+            # available again, without waiting for a request to lock their wallet
+            asyncio.create_task(
+                _sweep(settings.hold_sweep_seconds, db.expire_holds, "expire_holds", "expired %s holds")
+            ),
         ]
         try:
             yield
@@ -329,32 +341,17 @@ async def _log_pool(db: Database, every: float) -> None:
         pool_log.info("pool size=%(size)s in_use=%(in_use)s idle=%(idle)s max=%(max)s", stats)
 
 
-async def _housekeeping(db: Database, every: float) -> None:
-    """Periodic database housekeeping: expired refusals of server-made keys are deleted."""
+async def _sweep(every: float, job: Callable[[], Awaitable[int]], name: str, done: str) -> None:
+    """A periodic database sweep (every `every` seconds; 0: off): logs `done` with how many rows it
+    handled. A database that is down now is retried next time."""
     if every <= 0:
         return
     while True:
         await asyncio.sleep(every)
         try:
-            removed = await db.expire_refusals()
-        except Exception as exc:  # a database that is down now is retried next time
-            housekeeping_log.warning("expire_refusals failed: %r", exc)
+            handled = await job()
+        except Exception as exc:
+            housekeeping_log.warning("%s failed: %r", name, exc)
             continue
-        if removed:
-            housekeeping_log.info("expired %s refusals of server-made keys", removed)
-
-
-async def _expire_holds(db: Database, every: float) -> None:
-    """The hold expiry sweep: active holds past their expires_at become expired (with the time it was
-    done), their money available again, without waiting for a request to lock their wallet."""
-    if every <= 0:
-        return
-    while True:
-        await asyncio.sleep(every)
-        try:
-            expired = await db.expire_holds()
-        except Exception as exc:  # a database that is down now is retried next time
-            housekeeping_log.warning("expire_holds failed: %r", exc)
-            continue
-        if expired:
-            housekeeping_log.info("expired %s holds", expired)
+        if handled:
+            housekeeping_log.info(done, handled)

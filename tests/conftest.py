@@ -108,6 +108,16 @@ async def api_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClien
             yield client, app
 
 
+async def make_wallet(client: httpx.AsyncClient, balance: str = "0", currency: str | None = None) -> UUID:
+    """A new wallet over HTTP (the service's default currency unless given): its id."""
+    body: dict[str, Any] = {"initial_balance": balance}
+    if currency:
+        body["currency"] = currency
+    r = await client.post("/api/v1/wallets", json=body)
+    assert r.status_code == 201, r.text
+    return UUID(r.json()["id"])
+
+
 @pytest.fixture
 def new_wallet(client: httpx.AsyncClient) -> Any:
     async def make(initial: str = "0") -> UUID:

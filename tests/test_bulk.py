@@ -10,18 +10,9 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from tests.conftest import Ledger
+from tests.conftest import Ledger, make_wallet
 
 BULK = "/api/v1/transfers/bulk"
-
-
-async def wallet(client: httpx.AsyncClient, balance: str = "0", currency: str | None = None) -> UUID:
-    body: dict[str, Any] = {"initial_balance": balance}
-    if currency:
-        body["currency"] = currency
-    r = await client.post("/api/v1/wallets", json=body)
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 def element(source: UUID | None, destination: UUID | None, amount: str, **extra: Any) -> dict[str, Any]:
@@ -41,7 +32,7 @@ def calls(metrics: str, name: str) -> float:
 async def test_a_bulk_request_applies_each_element_and_answers_each_in_order(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    a, b, euro = await wallet(client, "10"), await wallet(client), await wallet(client, "5", "EUR")
+    a, b, euro = await make_wallet(client, "10"), await make_wallet(client), await make_wallet(client, "5", "EUR")
     before = (await client.get("/metrics")).text
     r = await client.post(
         BULK,
@@ -83,7 +74,7 @@ async def test_a_bulk_request_applies_each_element_and_answers_each_in_order(
 
 
 async def test_a_bulk_request_replays_by_each_elements_key(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    a, b = await wallet(client, "100"), await wallet(client)
+    a, b = await make_wallet(client, "100"), await make_wallet(client)
     body = {
         "transfers": [
             element(a, b, "10", idempotency_key=f"k1-{uuid4()}"),
@@ -102,7 +93,7 @@ async def test_a_bulk_request_replays_by_each_elements_key(client: httpx.AsyncCl
 
 
 async def test_an_atomic_bulk_request_applies_everything(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    a, b = await wallet(client, "10"), await wallet(client)
+    a, b = await make_wallet(client, "10"), await make_wallet(client)
     r = await client.post(BULK, json={"transfers": [element(a, b, "10"), element(b, None, "10")], "atomic": True})
     assert r.status_code == 200, r.text
     assert [x["status"] for x in r.json()["results"]] == [201, 201]
@@ -116,7 +107,7 @@ async def test_an_atomic_bulk_request_applies_everything(client: httpx.AsyncClie
 async def test_an_atomic_bulk_request_with_one_refused_element_writes_nothing(
     client: httpx.AsyncClient, ledger: Ledger, case: str, status: int, code: str
 ) -> None:
-    a, b = await wallet(client, "10"), await wallet(client)
+    a, b = await make_wallet(client, "10"), await make_wallet(client)
     bad = (
         element(a, None, "100", idempotency_key=f"w-{uuid4()}")
         if case == "insufficient funds"
@@ -133,7 +124,7 @@ async def test_an_atomic_bulk_request_with_one_refused_element_writes_nothing(
 
 
 async def test_a_thousand_elements_fit_and_a_thousand_and_one_do_not(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    a = await wallet(client)
+    a = await make_wallet(client)
     meta = {"batch": "payroll-2026-12", "note": "x" * 100}
     body = {"transfers": [element(None, a, "0.01", metadata=meta) for _ in range(1000)]}
     r = await client.post(BULK, json=body)
@@ -165,7 +156,7 @@ async def test_a_thousand_elements_fit_and_a_thousand_and_one_do_not(client: htt
 async def test_a_malformed_bulk_request_is_422_and_writes_nothing(
     client: httpx.AsyncClient, ledger: Ledger, body: Any, code: str
 ) -> None:
-    a = await wallet(client)
+    a = await make_wallet(client)
     text = str(body).replace("'", '"').replace("WALLET", str(a)).replace("False", "false")
     r = await client.post(BULK, content=text, headers={"Content-Type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (422, code), r.text

@@ -13,18 +13,9 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from tests.conftest import Ledger, api_client
+from tests.conftest import Ledger, api_client, make_wallet
 
 HOLDS = "/api/v1/holds"
-
-
-async def wallet(client: httpx.AsyncClient, balance: str = "0", currency: str | None = None) -> UUID:
-    body: dict[str, Any] = {"initial_balance": balance}
-    if currency:
-        body["currency"] = currency
-    r = await client.post("/api/v1/wallets", json=body)
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 async def hold(client: httpx.AsyncClient, wallet_id: UUID, amount: str, **extra: Any) -> dict[str, Any]:
@@ -45,7 +36,7 @@ def seconds(body: dict[str, Any], start: str, end: str) -> float:
 
 
 async def test_a_hold_reserves_money_without_moving_it(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    wallet_id = await wallet(client, "100")
+    wallet_id = await make_wallet(client, "100")
     r = await client.post(
         f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "30.25", "expires_in_seconds": 600, "metadata": {"o": 7}}
     )
@@ -73,14 +64,14 @@ async def test_a_hold_reserves_money_without_moving_it(client: httpx.AsyncClient
 
 
 async def test_a_hold_lasts_an_hour_by_default(client: httpx.AsyncClient) -> None:
-    body = await hold(client, await wallet(client, "1"), "1")
+    body = await hold(client, await make_wallet(client, "1"), "1")
     assert seconds(body, "created_at", "expires_at") == 3600
 
 
 async def test_withdrawals_transfers_and_holds_take_only_the_available_balance(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    wallet_id, other = await wallet(client, "100"), await wallet(client)
+    wallet_id, other = await make_wallet(client, "100"), await make_wallet(client)
     await hold(client, wallet_id, "60")
     refused = [
         await client.post(
@@ -121,14 +112,14 @@ async def test_withdrawals_transfers_and_holds_take_only_the_available_balance(
 async def test_a_refused_hold_changes_nothing(
     client: httpx.AsyncClient, body: dict[str, Any], status: int, code: str
 ) -> None:
-    wallet_id = await wallet(client, "10")
+    wallet_id = await make_wallet(client, "10")
     r = await client.post(f"/api/v1/wallets/{wallet_id}/holds", json=body)
     assert (r.status_code, r.json()["code"]) == (status, code), r.text
     assert await balances(client, wallet_id) == ("10.00", "10.00")
 
 
 async def test_the_longest_hold_is_thirty_days(client: httpx.AsyncClient) -> None:
-    body = await hold(client, await wallet(client, "1"), "1", expires_in_seconds=2_592_000)
+    body = await hold(client, await make_wallet(client, "1"), "1", expires_in_seconds=2_592_000)
     assert seconds(body, "created_at", "expires_at") == 2_592_000
 
 
@@ -140,7 +131,7 @@ async def test_a_hold_on_an_unknown_wallet_is_404(client: httpx.AsyncClient) -> 
 async def test_a_replayed_hold_returns_the_original_and_another_request_with_its_key_is_refused(
     client: httpx.AsyncClient,
 ) -> None:
-    wallet_id = await wallet(client, "10")
+    wallet_id = await make_wallet(client, "10")
     headers = {"Idempotency-Key": f"h-{uuid4()}"}
     first = await hold(client, wallet_id, "4", headers=headers)
     r = await client.post(f"/api/v1/wallets/{wallet_id}/holds", json={"amount": "4"}, headers=headers)
@@ -153,7 +144,7 @@ async def test_a_replayed_hold_returns_the_original_and_another_request_with_its
 
 
 async def test_capturing_all_of_a_hold_withdraws_it(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    wallet_id = await wallet(client, "50")
+    wallet_id = await make_wallet(client, "50")
     created = await hold(client, wallet_id, "20", metadata={"ride": 9})
     r = await client.post(f"{HOLDS}/{created['id']}/capture")
     assert r.status_code == 200, r.text
@@ -182,7 +173,7 @@ async def test_capturing_all_of_a_hold_withdraws_it(client: httpx.AsyncClient, l
 async def test_capturing_part_of_a_hold_to_another_wallet_releases_the_rest(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "1")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "1")
     created = await hold(client, payer, "60")
     r = await client.post(
         f"{HOLDS}/{created['id']}/capture",
@@ -218,7 +209,7 @@ async def test_capturing_part_of_a_hold_to_another_wallet_releases_the_rest(
 async def test_a_refused_capture_changes_nothing_and_the_hold_stays_active(
     client: httpx.AsyncClient, ledger: Ledger, case: str, status: int, code: str
 ) -> None:
-    payer, euro = await wallet(client, "10"), await wallet(client, "1", "EUR")
+    payer, euro = await make_wallet(client, "10"), await make_wallet(client, "1", "EUR")
     created = await hold(client, payer, "5")
     body: Any = {
         "more than the hold": {"amount": "5.01"},
@@ -238,7 +229,7 @@ async def test_a_refused_capture_changes_nothing_and_the_hold_stays_active(
 
 
 async def test_a_hold_is_captured_once_and_a_replayed_capture_returns_the_original(client: httpx.AsyncClient) -> None:
-    payer = await wallet(client, "10")
+    payer = await make_wallet(client, "10")
     created = await hold(client, payer, "8")
     headers = {"Idempotency-Key": f"c-{uuid4()}"}
     first = await client.post(f"{HOLDS}/{created['id']}/capture", json={"amount": "3"}, headers=headers)
@@ -259,7 +250,7 @@ async def test_a_hold_is_captured_once_and_a_replayed_capture_returns_the_origin
 async def test_voiding_a_hold_makes_its_money_available_and_moves_nothing(
     client: httpx.AsyncClient, ledger: Ledger, body: dict[str, Any] | None
 ) -> None:
-    payer = await wallet(client, "10")
+    payer = await make_wallet(client, "10")
     created = await hold(client, payer, "9")
     headers = {"Idempotency-Key": f"v-{uuid4()}"}
     r = await client.post(f"{HOLDS}/{created['id']}/void", json=body, headers=headers)
@@ -276,7 +267,7 @@ async def test_voiding_a_hold_makes_its_money_available_and_moves_nothing(
 
 
 async def test_a_void_with_a_body_is_refused(client: httpx.AsyncClient) -> None:
-    created = await hold(client, await wallet(client, "1"), "1")
+    created = await hold(client, await make_wallet(client, "1"), "1")
     r = await client.post(f"{HOLDS}/{created['id']}/void", json={"amount": "1"})
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
     assert (await client.get(f"{HOLDS}/{created['id']}")).json()["status"] == "active"
@@ -295,7 +286,7 @@ async def test_an_unknown_hold_is_404_and_a_malformed_id_422(client: httpx.Async
 async def test_an_expired_hold_cannot_be_captured_and_gives_its_money_back(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    payer = await wallet(client, "10")
+    payer = await make_wallet(client, "10")
     created = await hold(client, payer, "6", expires_in_seconds=1)
     await asyncio.sleep(1.1)
     r = await client.post(f"{HOLDS}/{created['id']}/capture")
@@ -316,7 +307,7 @@ async def test_an_expired_hold_cannot_be_captured_and_gives_its_money_back(
 async def test_the_sweep_expires_holds_without_any_request(settings: Settings, ledger: Ledger) -> None:
     quick = settings.model_copy(update={"hold_sweep_seconds": 0.2})
     async with api_client(quick) as (client, _):
-        payer = await wallet(client, "10")
+        payer = await make_wallet(client, "10")
         created = await hold(client, payer, "6", expires_in_seconds=1)
         deadline = asyncio.get_running_loop().time() + 10
         while (
@@ -341,7 +332,7 @@ def _metric(text: str, name: str) -> float:
 async def test_holds_on_a_busy_wallet_share_calls_and_each_gets_its_own_answer(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    wallet_id = await wallet(client, "100")
+    wallet_id = await make_wallet(client, "100")
     calls = 'wallet_db_call_duration_seconds_count{call="create_holds"}'
     before = _metric((await client.get("/metrics")).text, calls)
     # A busy wallet: the first call waits on its row lock while the rest queue up behind it.

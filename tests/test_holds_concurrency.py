@@ -12,16 +12,10 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from tests.conftest import Ledger, LiveServer
+from tests.conftest import Ledger, LiveServer, make_wallet
 
 CLIENTS = 64
 ROUNDS = 6
-
-
-async def wallet(client: httpx.AsyncClient, balance: str) -> UUID:
-    r = await client.post("/api/v1/wallets", json={"initial_balance": balance})
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 class Record:
@@ -133,7 +127,7 @@ async def test_64_clients_on_one_wallet_never_overdraw_and_capture_each_hold_at_
 
 
 async def run_clients(client: httpx.AsyncClient, ledger: Ledger, admin: asyncpg.Pool) -> None:
-    payer, merchant = await wallet(client, "1000"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "1000"), await make_wallet(client, "0")
     rec = Record()
     rec.merchant = str(merchant)
     stop = asyncio.Event()

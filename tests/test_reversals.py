@@ -10,15 +10,9 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from tests.conftest import Ledger
+from tests.conftest import Ledger, make_wallet
 
 TRANSFERS = "/api/v1/transfers"
-
-
-async def wallet(client: httpx.AsyncClient, balance: str = "0") -> UUID:
-    r = await client.post("/api/v1/wallets", json={"initial_balance": balance})
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 async def pay(client: httpx.AsyncClient, source: UUID, destination: UUID, amount: str) -> str:
@@ -49,7 +43,7 @@ async def balance(client: httpx.AsyncClient, wallet_id: UUID) -> str:
 async def test_a_full_reversal_moves_a_transfer_back_and_links_both_ways(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "40")
     r = await reverse(client, original, {"metadata": {"reason": "refund"}})
     assert r.status_code == 201, r.text
@@ -79,7 +73,7 @@ async def test_a_full_reversal_moves_a_transfer_back_and_links_both_ways(
 
 
 async def test_partial_reversals_never_exceed_the_original(client: httpx.AsyncClient) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "30")
     first = await reverse(client, original, {"amount": "10"})
     assert first.status_code == 201 and first.json()["original_reversed_amount"] == "10.00"
@@ -98,7 +92,7 @@ async def test_partial_reversals_never_exceed_the_original(client: httpx.AsyncCl
 async def test_a_deposit_reversal_takes_the_money_back_out_and_a_withdrawal_reversal_returns_it(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    wallet_id = await wallet(client, "0")
+    wallet_id = await make_wallet(client, "0")
     deposit = await operation(client, wallet_id, "DEPOSIT", "25")
     withdrawal = await operation(client, wallet_id, "WITHDRAW", "5")
     r = await reverse(client, withdrawal)
@@ -111,7 +105,7 @@ async def test_a_deposit_reversal_takes_the_money_back_out_and_a_withdrawal_reve
 
 
 async def test_a_capture_can_be_reversed(client: httpx.AsyncClient) -> None:
-    payer, merchant = await wallet(client, "50"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "50"), await make_wallet(client, "0")
     created = (await client.post(f"/api/v1/wallets/{payer}/holds", json={"amount": "20"})).json()
     captured = (
         await client.post(f"/api/v1/holds/{created['id']}/capture", json={"to_wallet_id": str(merchant)})
@@ -123,7 +117,7 @@ async def test_a_capture_can_be_reversed(client: httpx.AsyncClient) -> None:
 
 
 async def test_the_side_that_pays_back_needs_the_available_money(client: httpx.AsyncClient) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "40")
     await operation(client, merchant, "WITHDRAW", "30")
     r = await reverse(client, original)
@@ -139,7 +133,7 @@ async def test_the_side_that_pays_back_needs_the_available_money(client: httpx.A
 async def test_a_replayed_reversal_returns_the_original_and_another_request_with_its_key_is_refused(
     client: httpx.AsyncClient,
 ) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "40")
     other = await pay(client, payer, merchant, "1")
     headers = {"Idempotency-Key": f"r-{uuid4()}"}
@@ -166,7 +160,7 @@ async def test_a_replayed_reversal_returns_the_original_and_another_request_with
     ],
 )
 async def test_a_refused_reversal_changes_nothing(client: httpx.AsyncClient, body: Any, status: int, code: str) -> None:
-    payer, merchant = await wallet(client, "10"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "10"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "10")
     r = await reverse(client, original, body)
     assert (r.status_code, r.json()["code"]) == (status, code), r.text
@@ -183,7 +177,7 @@ async def test_reversing_an_unknown_transfer_is_404(client: httpx.AsyncClient) -
 async def test_concurrent_reversals_of_one_transfer_never_sum_to_more_than_it(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    payer, merchant = await wallet(client, "100"), await wallet(client, "0")
+    payer, merchant = await make_wallet(client, "100"), await make_wallet(client, "0")
     original = await pay(client, payer, merchant, "50")
     answers = await asyncio.gather(*(reverse(client, original, {"amount": "3"}) for _ in range(30)))
     statuses = sorted(r.status_code for r in answers)

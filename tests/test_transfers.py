@@ -14,18 +14,9 @@ import pytest
 
 from ledgercheck import Movement, Outcome, Snapshot, reconcile
 from ledgercheck.pg import load
-from tests.conftest import Ledger
+from tests.conftest import Ledger, make_wallet
 
 TRANSFERS = "/api/v1/transfers"
-
-
-async def wallet(client: httpx.AsyncClient, balance: str = "0", currency: str | None = None) -> UUID:
-    body: dict[str, Any] = {"initial_balance": balance}
-    if currency:
-        body["currency"] = currency
-    r = await client.post("/api/v1/wallets", json=body)
-    assert r.status_code == 201, r.text
-    return UUID(r.json()["id"])
 
 
 def transfer(source: UUID, destination: UUID, amount: str, **extra: Any) -> dict[str, Any]:
@@ -33,7 +24,7 @@ def transfer(source: UUID, destination: UUID, amount: str, **extra: Any) -> dict
 
 
 async def test_a_transfer_moves_money_with_two_legs_and_reads_back(client: httpx.AsyncClient, ledger: Ledger) -> None:
-    source, destination = await wallet(client, "100"), await wallet(client, "5")
+    source, destination = await make_wallet(client, "100"), await make_wallet(client, "5")
     r = await client.post(TRANSFERS, json=transfer(source, destination, "30.25", metadata={"order": "A-17", "n": 3}))
     assert r.status_code == 201, r.text
     body = r.json()
@@ -71,7 +62,7 @@ async def test_a_transfer_moves_money_with_two_legs_and_reads_back(client: httpx
 
 
 async def test_deposits_and_withdrawals_are_transfers_with_the_outside_world(client: httpx.AsyncClient) -> None:
-    wallet_id = await wallet(client)
+    wallet_id = await make_wallet(client)
     r = await client.post(
         f"/api/v1/wallets/{wallet_id}/operation",
         json={"operation_type": "DEPOSIT", "amount": "7", "metadata": {"source": "card"}},
@@ -90,7 +81,7 @@ async def test_deposits_and_withdrawals_are_transfers_with_the_outside_world(cli
 async def test_a_replayed_transfer_returns_the_original_and_another_request_with_its_key_is_refused(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
-    source, destination = await wallet(client, "100"), await wallet(client)
+    source, destination = await make_wallet(client, "100"), await make_wallet(client)
     headers = {"Idempotency-Key": f"t-{uuid4()}"}
     first = await client.post(TRANSFERS, json=transfer(source, destination, "10", metadata={"a": 1}), headers=headers)
     await client.post(f"/api/v1/wallets/{source}/operation", json={"operation_type": "DEPOSIT", "amount": "1"})
@@ -127,7 +118,11 @@ async def test_a_replayed_transfer_returns_the_original_and_another_request_with
 async def test_a_refused_transfer_changes_nothing(
     client: httpx.AsyncClient, ledger: Ledger, case: str, status: int, code: str, detail: str
 ) -> None:
-    source, destination, euro = await wallet(client, "10"), await wallet(client, "1"), await wallet(client, "1", "EUR")
+    source, destination, euro = (
+        await make_wallet(client, "10"),
+        await make_wallet(client, "1"),
+        await make_wallet(client, "1", "EUR"),
+    )
     body = {
         "unknown source": transfer(uuid4(), destination, "1"),
         "unknown destination": transfer(source, uuid4(), "1"),
@@ -163,7 +158,7 @@ async def test_an_unknown_transfer_is_404(client: httpx.AsyncClient) -> None:
     ("currency", "amount", "shown"), [("JPY", "1500", "1500"), ("KWD", "1.5", "1.500"), ("EUR", "2.5", "2.50")]
 )
 async def test_amounts_follow_the_currency(client: httpx.AsyncClient, currency: str, amount: str, shown: str) -> None:
-    source, destination = await wallet(client, "10000", currency), await wallet(client, "0", currency)
+    source, destination = await make_wallet(client, "10000", currency), await make_wallet(client, "0", currency)
     r = await client.post(TRANSFERS, json=transfer(source, destination, amount))
     assert r.status_code == 201, r.text
     assert (r.json()["amount"], r.json()["currency"]) == (shown, currency)
@@ -174,7 +169,7 @@ async def test_amounts_follow_the_currency(client: httpx.AsyncClient, currency: 
 async def test_an_amount_finer_than_the_currency_is_refused(
     client: httpx.AsyncClient, currency: str, amount: str
 ) -> None:
-    wallet_id = await wallet(client, "100", currency)
+    wallet_id = await make_wallet(client, "100", currency)
     r = await client.post(
         f"/api/v1/wallets/{wallet_id}/operation", json={"operation_type": "DEPOSIT", "amount": amount}
     )
@@ -193,7 +188,7 @@ async def test_concurrent_transfers_deposits_and_withdrawals_keep_the_ledger_exa
     """64 concurrent clients, random transfers (both directions, so A->B meets B->A), deposits and
     withdrawals among 20 wallets: no 5xx; every acknowledged request is in the ledger once, with both legs
     of a transfer, and nothing else is; every transfer is balanced; every balance is exact."""
-    wallets = [await wallet(client, "100") for _ in range(20)]
+    wallets = [await make_wallet(client, "100") for _ in range(20)]
     rng = random.Random(11)
     movements: list[Movement] = []
 
@@ -237,8 +232,8 @@ async def test_transfers_into_a_busy_wallet_share_its_calls(
     client: httpx.AsyncClient, admin: asyncpg.Pool, ledger: Ledger
 ) -> None:
     """A merchant whose call is in flight: payments into it from many payers queue and go together."""
-    merchant = await wallet(client)
-    payers = [await wallet(client, "10") for _ in range(30)]
+    merchant = await make_wallet(client)
+    payers = [await make_wallet(client, "10") for _ in range(30)]
 
     def metric(text: str, name: str) -> float:
         match = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
