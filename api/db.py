@@ -3,6 +3,7 @@ transient faults. Every mutating call carries an idempotency key, so a retry nev
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -113,24 +114,28 @@ class Database:
 
     async def _run(self, call: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int | None) -> T:
         s = self.settings
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts or s.retry_attempts) | stop_after_delay(s.retry_max_seconds),
-            wait=wait_random_exponential(multiplier=0.05, max=1.0),
-            retry=retry_if_exception(is_transient),
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
+        started = time.monotonic()
         try:
+            try:  # the first attempt without building a retry controller: almost every call ends here
+                return await self._attempt(call)
+            except Exception as exc:
+                if not is_transient(exc) or (attempts or s.retry_attempts) <= 1:
+                    raise
+                first: Exception | None = exc
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(attempts or s.retry_attempts)
+                | stop_after_delay(max(0.0, s.retry_max_seconds - (time.monotonic() - started))),
+                wait=wait_random_exponential(multiplier=0.05, max=1.0),
+                retry=retry_if_exception(is_transient),
+                before_sleep=self._count_retry,
+                reraise=True,
+            )
             async for attempt in retrying:
                 with attempt:
-                    try:
-                        con = await self.pool.acquire(timeout=s.pool_acquire_timeout)
-                    except TimeoutError:
-                        raise PoolExhausted from None
-                    try:
-                        return await call(con)
-                    finally:
-                        await self.pool.release(con)
+                    if first is not None:  # tenacity's attempt 1 is the one that already failed
+                        failed, first = first, None
+                        raise failed
+                    return await self._attempt(call)
         except PoolExhausted:
             raise Unavailable(f"no database connection became free within {s.pool_acquire_timeout:g} s") from None
         except asyncpg.PostgresError as exc:
@@ -144,6 +149,17 @@ class Database:
                 raise Unavailable("database unavailable") from exc
             raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, call: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        pool = self.pool
+        try:
+            con = await pool.acquire(timeout=self.settings.pool_acquire_timeout)
+        except TimeoutError:
+            raise PoolExhausted from None
+        try:
+            return await call(con)
+        finally:
+            await pool.release(con)
 
     def _count_retry(self, state: Any) -> None:
         exc = state.outcome.exception() if state.outcome else None

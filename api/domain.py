@@ -36,7 +36,12 @@ class TransferRequest(NamedTuple):
     metadata: str | None  # JSON text of an object, or None
 
     def wallets(self) -> tuple[UUID, ...]:
-        return tuple(w for w in (self.to_wallet_id, self.from_wallet_id) if w is not None)
+        """The wallets it touches, the destination first (the batcher asks several times per request)."""
+        to, source = self.to_wallet_id, self.from_wallet_id
+        if to is None:
+            assert source is not None
+            return (source,)
+        return (to,) if source is None else (to, source)
 
 
 class HoldRequest(NamedTuple):

@@ -2,10 +2,11 @@
 ASGI layers around FastAPI (outermost first): RequestContext, CORS (when configured), Limits."""
 
 import asyncio
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -23,6 +24,7 @@ from api import errors
 from api.batcher import Batcher, HoldBatcher
 from api.db import Database
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.reads import SharedReads
 from api.routes import health, holds, transfers, wallets
 from api.settings import Settings, get_settings
 
@@ -37,6 +39,10 @@ SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=-]{1,128}")
 # non-ASCII) is percent-encoded, so a path is always one token of the log line.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 DOCS_ASSETS = "/static/docs"
+# Request ids made here: 32 hex digits, 64 random bits per process start and a counter (no system call
+# for randomness per request, as uuid4 makes).
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
 
 DESCRIPTION = """
 Wallets with a balance and a ledger. The rules (balance checks, locking, idempotency) live in
@@ -64,7 +70,7 @@ class RequestContext:
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id" and SAFE_REQUEST_ID.fullmatch(value):
                 request_id = value.decode()
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
         method = scope["method"]
         if method == "HEAD":  # the server sends no body for HEAD; the app answers it as the GET
@@ -254,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hold_batcher = (
             HoldBatcher(db, settings.batch_max_size, settings.batch_max_queue) if settings.batching else None
         )
+        app.state.reads = SharedReads(db.get_wallet) if settings.batching else None
         background = [
             asyncio.create_task(_log_pool(db, settings.pool_log_seconds)),
             # expired refusals of server-made keys are deleted
@@ -279,6 +286,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.batcher is not None:
                 await app.state.batcher.close()
                 await app.state.hold_batcher.close()
+                await app.state.reads.close()
             await db.close()
 
     app = WalletAPI(
@@ -288,6 +296,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry looks for a configured provider on every request (an environment
+        # lookup each time); on only when asked for. /metrics serves Prometheus metrics either way.
+        telemetry={"tracing": settings.otel, "metrics": settings.otel, "logs": settings.otel},
     )
     app.state.settings = settings
     errors.install(app)

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Z]{3}$",
         description="Currency of a wallet created without one (an ISO 4217 code of wallet.currencies).",
     )
+    otel: bool = Field(
+        False,
+        description="FastAPI's native OpenTelemetry: request traces, metrics and error logs sent to the globally "
+        "configured providers (FASTAPI_OTEL_AUTO_CONFIGURE=true and OTEL_* set them up from the environment). "
+        "Off: no per-request telemetry work; /metrics (Prometheus) is there either way.",
+    )
     api_host: str = Field("127.0.0.1", description="Address `python -m api` listens on.")
     api_port: int = Field(8000, description="Port `python -m api` listens on.")
     api_workers: int = Field(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Header, Request, Response
 from pydantic import BaseModel, BeforeValidator
 from pydantic_core import PydanticCustomError
 
@@ -30,21 +30,23 @@ class Key:
     ephemeral: bool
 
 
-def idempotency_key(
-    request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1-255 visible ASCII characters (no spaces), scoped to the wallet; whitespace around it "
-            "is ignored. Repeating a request with its key returns the original outcome and changes nothing: the "
-            "operation, or the same refusal for insufficient funds or the balance limit (a key's outcome is "
-            "final). The same key with another request gets 422. Without one, the server makes a key per "
-            "request so its own retries are safe (a refusal recorded for it expires after 10 minutes).",
-            json_schema_extra={"pattern": KEY_PATTERN},
-        ),
-    ] = None,
-) -> Key:
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1-255 visible ASCII characters (no spaces), scoped to the wallet; whitespace around it "
+        "is ignored. Repeating a request with its key returns the original outcome and changes nothing: the "
+        "operation, or the same refusal for insufficient funds or the balance limit (a key's outcome is "
+        "final). The same key with another request gets 422. Without one, the server makes a key per "
+        "request so its own retries are safe (a refusal recorded for it expires after 10 minutes).",
+        json_schema_extra={"pattern": KEY_PATTERN},
+    ),
+]
+
+
+def request_key(request: Request, idempotency_key: str | None) -> Key:
+    """The request's Idempotency-Key (the header, declared on the route as `KeyHeader`), checked; or a
+    key the server makes when there is none."""
     if idempotency_key is None:
         return Key(server_key(), ephemeral=True)
     values = request.headers.getlist("idempotency-key")
@@ -61,9 +63,6 @@ def idempotency_key(
 
 def _key_problem(detail: str) -> ProblemError:
     return ProblemError(INVALID_KEY, detail, {"errors": [{"loc": ["header", "Idempotency-Key"], "msg": detail}]})
-
-
-IdempotencyKey = Annotated[Key, Depends(idempotency_key)]
 
 
 def _digits_only(value: Any) -> Any:

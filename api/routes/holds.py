@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request, Response
 from api.batcher import HoldBatcher
 from api.domain import HoldItem, HoldRequest, raise_for
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import IdempotencyKey, database, json_response, metadata_out, problems
+from api.routes.common import KeyHeader, database, json_response, metadata_out, problems, request_key
 from api.schemas import CaptureHoldRequest, CreateHoldRequest, Hold, HoldResult, VoidHoldRequest
 
 router = APIRouter(prefix="/api/v1", tags=["holds"], route_class=DecimalJSONRoute)
@@ -48,7 +48,10 @@ def _result(row: Any, status: int = 200, headers: dict[str, str] | None = None) 
     summary="Reserve money on a wallet (a hold): capture, void or let it expire later",
     responses={**problems(400, 404, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
-async def create_hold(request: Request, wallet_id: UUID, body: CreateHoldRequest, key: IdempotencyKey) -> Response:
+async def create_hold(
+    request: Request, wallet_id: UUID, body: CreateHoldRequest, idempotency_key: KeyHeader = None
+) -> Response:
+    key = request_key(request, idempotency_key)
     seconds = body.expires_in_seconds or request.app.state.settings.hold_default_seconds
     item = HoldItem(wallet_id, HoldRequest(body.amount, seconds, key.value, key.ephemeral, body.metadata))
     batcher: HoldBatcher | None = request.app.state.hold_batcher
@@ -74,9 +77,10 @@ async def get_hold(request: Request, hold_id: UUID) -> Response:
 async def capture_hold(
     request: Request,
     hold_id: UUID,
-    key: IdempotencyKey,
     body: Annotated[CaptureHoldRequest | None, Body()] = None,
+    idempotency_key: KeyHeader = None,
 ) -> Response:
+    key = request_key(request, idempotency_key)
     body = body or CaptureHoldRequest()
     row = await database(request).capture_hold(hold_id, body.amount, body.to_wallet_id, key.value, body.metadata)
     return _result(row)
@@ -91,7 +95,8 @@ async def capture_hold(
 async def void_hold(
     request: Request,
     hold_id: UUID,
-    key: IdempotencyKey,
     body: Annotated[VoidHoldRequest | None, Body()] = None,
+    idempotency_key: KeyHeader = None,
 ) -> Response:
+    key = request_key(request, idempotency_key)
     return _result(await database(request).void_hold(hold_id, key.value))

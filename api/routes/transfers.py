@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES
 from api.jsonbody import DecimalJSONRoute
-from api.routes.common import IdempotencyKey, database, json_response, metadata_out, post, problems, server_key
+from api.routes.common import KeyHeader, database, json_response, metadata_out, post, problems, request_key, server_key
 from api.schemas import (
     BulkProblem,
     BulkRequest,
@@ -34,7 +34,8 @@ BULK_PATH = "/api/v1/transfers/bulk"
     summary="Move money from one wallet to another (same currency)",
     responses={**problems(400, 404, 422, 503), 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
-async def create_transfer(request: Request, body: TransferRequestBody, key: IdempotencyKey) -> Response:
+async def create_transfer(request: Request, body: TransferRequestBody, idempotency_key: KeyHeader = None) -> Response:
+    key = request_key(request, idempotency_key)
     transfer = TransferRequest(
         body.from_wallet_id, body.to_wallet_id, body.amount, key.value, key.ephemeral, body.metadata
     )
@@ -124,9 +125,10 @@ async def get_transfer(request: Request, transfer_id: UUID) -> Response:
 async def reverse_transfer(
     request: Request,
     transfer_id: UUID,
-    key: IdempotencyKey,
     body: Annotated[ReversalRequest | None, Body()] = None,
+    idempotency_key: KeyHeader = None,
 ) -> Response:
+    key = request_key(request, idempotency_key)
     body = body or ReversalRequest()
     row = await database(request).reverse_transfer(transfer_id, body.amount, key.value, body.metadata)
     result = ReversalResult.model_construct(

@@ -15,15 +15,17 @@ from api.db import Database
 from api.domain import TransferRequest, raise_for
 from api.errors import SQLSTATES, ProblemError
 from api.jsonbody import DecimalJSONRoute
+from api.reads import SharedReads
 from api.routes.common import (
     DigitsOnly,
-    IdempotencyKey,
+    KeyHeader,
     Rfc3339,
     database,
     json_response,
     metadata_out,
     post,
     problems,
+    request_key,
 )
 from api.schemas import (
     BalanceAt,
@@ -77,9 +79,10 @@ def _wallet(row: Any) -> Wallet:
 )
 async def create_wallet(
     request: Request,
-    key: IdempotencyKey,
     body: Annotated[CreateWalletRequest | None, Body()] = None,
+    idempotency_key: KeyHeader = None,
 ) -> Response:
+    key = request_key(request, idempotency_key)
     body = body or CreateWalletRequest()
     currency = body.currency or request.app.state.settings.default_currency
     row = await database(request).create_wallet(body.initial_balance, key.value, currency)
@@ -96,7 +99,9 @@ router.add_api_route(
 
 @router.get("/{wallet_id}", response_model=Wallet, summary="Read a wallet", responses=problems(404, 422, 503))
 async def get_wallet(request: Request, wallet_id: UUID) -> Response:
-    return json_response(_wallet(await database(request).get_wallet(wallet_id)))
+    reads: SharedReads | None = request.app.state.reads  # GETs of a busy wallet share its reads
+    row = await (reads.get(wallet_id) if reads is not None else database(request).get_wallet(wallet_id))
+    return json_response(_wallet(row))
 
 
 @router.get(
@@ -141,8 +146,9 @@ async def apply_operation(
     request: Request,
     wallet_id: UUID,
     body: OperationRequest,
-    key: IdempotencyKey,
+    idempotency_key: KeyHeader = None,
 ) -> Response:
+    key = request_key(request, idempotency_key)
     if body.wallet_id is not None and body.wallet_id != wallet_id:
         raise ProblemError(
             SQLSTATES["WL009"],
