@@ -1,7 +1,8 @@
 """Live batching of hot wallets (the technique behind TigerBeetle's throughput).
 
-Requests (deposits, withdrawals, transfers; new holds, in a batcher of their own) queue per group and
-go together, in arrival order, as the next wallet.post_transfers (wallet.create_holds) call of their
+Requests (deposits, withdrawals, transfers, and a non-atomic bulk request's elements, which stay
+together and in order as one item; new holds, in a batcher of their own) queue per group and go
+together, in arrival order, up to 1,000 elements, as the next wallet.post_transfers (wallet.create_holds) call of their
 group; at most one call per group is in flight in this process. A request joins the group of any of
 its wallets that is already busy there (queued or in flight), so a hot wallet batches whichever side
 of a transfer it is on: ten thousand payers paying one merchant share the merchant's calls. A request
@@ -22,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-import asyncpg
-
 from api.db import Database
-from api.domain import HoldItem, TransferRequest, Unavailable
+from api.domain import BulkPosting, HoldItem, TransferRequest, Unavailable
 from api.metrics import BATCH_QUEUED, BATCH_SIZE
 
-R = TypeVar("R", TransferRequest, HoldItem)
+# What a batcher queues: one request, or (the Batcher) a bulk request's elements, which go together.
+Posting = TransferRequest | BulkPosting
+R = TypeVar("R", Posting, HoldItem)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class _Pending(Generic[R]):
 class _LiveBatcher(Generic[R]):
     """The queues, groups and settling; subclasses say which wallets a request touches and which call
     applies a batch."""
+
+    max_elements = 1000  # the most one call of the batch functions takes
 
     def __init__(self, db: Database, max_batch: int, max_queue: int) -> None:
         self.db = db
@@ -53,7 +56,12 @@ class _LiveBatcher(Generic[R]):
         """The wallets the request touches, the one it is grouped on by default last."""
         raise NotImplementedError
 
-    async def _call(self, group: UUID, requests: list[R]) -> list[asyncpg.Record]:
+    def _size(self, request: R) -> int:
+        """How many elements of the batch function the request takes."""
+        return 1
+
+    async def _call(self, group: UUID, requests: list[R]) -> list[Any]:
+        """One result per request, in order."""
         raise NotImplementedError
 
     async def apply(self, request: R) -> Any:
@@ -108,9 +116,15 @@ class _LiveBatcher(Generic[R]):
     async def _drain(self, group: UUID, queue: deque[_Pending[R]]) -> None:
         try:
             while queue:
-                batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
+                batch = [queue.popleft()]
+                size = self._size(batch[0].request)
+                while (
+                    queue and len(batch) < self.max_batch and size + self._size(queue[0].request) <= self.max_elements
+                ):
+                    size += self._size(queue[0].request)
+                    batch.append(queue.popleft())
                 BATCH_QUEUED.dec(len(batch))
-                BATCH_SIZE.observe(len(batch))
+                BATCH_SIZE.observe(size)
                 try:
                     await self._settle(group, batch)
                 finally:
@@ -147,15 +161,35 @@ class _LiveBatcher(Generic[R]):
             await asyncio.wait(self._tasks, timeout=10)
 
 
-class Batcher(_LiveBatcher[TransferRequest]):
+class Batcher(_LiveBatcher[Posting]):
     """Deposits, withdrawals and transfers, as wallet.post_transfers calls: a transfer joins the busy
-    group of either of its wallets, else starts one on its source (a deposit: its wallet)."""
+        group of either of its wallets, else starts one on its source (a deposit: its wallet). A bulk
+        request's elements go as one item: the busy group of any of their wallets, else the first element's
+    source (a deposit: its wallet)."""
 
-    def _wallets(self, request: TransferRequest) -> tuple[UUID, ...]:
+    def _wallets(self, request: Posting) -> tuple[UUID, ...]:
+        if isinstance(request, BulkPosting):
+            return request.wallets
         return request.wallets()  # the destination first, the source (the owner) last
 
-    async def _call(self, group: UUID, requests: list[TransferRequest]) -> list[asyncpg.Record]:
-        return await self.db.post_transfers(group, requests)
+    def _size(self, request: Posting) -> int:
+        return len(request.transfers) if isinstance(request, BulkPosting) else 1
+
+    async def _call(self, group: UUID, requests: list[Posting]) -> list[Any]:
+        flat: list[TransferRequest] = []
+        for request in requests:
+            flat.extend(request.transfers if isinstance(request, BulkPosting) else (request,))
+        rows = await self.db.post_transfers(group, flat)
+        results: list[Any] = []
+        at = 0
+        for request in requests:
+            if isinstance(request, BulkPosting):
+                results.append(rows[at : at + len(request.transfers)])
+                at += len(request.transfers)
+            else:
+                results.append(rows[at])
+                at += 1
+        return results
 
 
 class HoldBatcher(_LiveBatcher[HoldItem]):
@@ -164,5 +198,5 @@ class HoldBatcher(_LiveBatcher[HoldItem]):
     def _wallets(self, request: HoldItem) -> tuple[UUID, ...]:
         return (request.wallet_id,)
 
-    async def _call(self, group: UUID, requests: list[HoldItem]) -> list[asyncpg.Record]:
+    async def _call(self, group: UUID, requests: list[HoldItem]) -> list[Any]:
         return await self.db.create_holds(group, [r.request for r in requests])

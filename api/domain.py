@@ -44,6 +44,21 @@ class TransferRequest(NamedTuple):
         return (to,) if source is None else (to, source)
 
 
+class BulkPosting(NamedTuple):
+    """The elements of one non-atomic bulk request, in order, as one item of the live batcher: they stay
+    together and in order in one wallet.post_transfers call, beside whatever else shares it."""
+
+    transfers: tuple[TransferRequest, ...]
+    wallets: tuple[UUID, ...]  # every wallet the elements touch, once each; the first element's owner last
+
+    @classmethod
+    def of(cls, transfers: list[TransferRequest]) -> "BulkPosting":
+        wallets = dict.fromkeys(w for t in transfers for w in t.wallets())
+        owner = transfers[0].wallets()[-1]
+        del wallets[owner]
+        return cls(tuple(transfers), (*wallets, owner))
+
+
 class HoldRequest(NamedTuple):
     """One element of wallet.create_holds (the type wallet.hold_request), in its field order."""
 

@@ -7,15 +7,17 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.domain import TransferRequest, raise_for
+from api.batcher import Batcher
+from api.domain import BulkPosting, TransferRequest, raise_for
 from api.errors import SQLSTATES
 from api.jsonbody import DecimalJSONRoute
 from api.routes.common import KeyHeader, database, json_response, metadata_out, post, problems, request_key, server_key
 from api.schemas import (
-    BulkProblem,
+    BULK_RESPONSE_JSON,
+    BulkProblemDict,
     BulkRequest,
     BulkResponse,
-    BulkTransferResult,
+    BulkTransferResultDict,
     ReversalRequest,
     ReversalResult,
     TransferRequestBody,
@@ -70,30 +72,44 @@ async def post_bulk(request: Request, body: BulkRequest) -> Response:
         )
         for e in body.transfers
     ]
-    owner = transfers[0].from_wallet_id or transfers[0].to_wallet_id
-    assert owner is not None  # every element names a wallet (BulkTransferElement)
-    rows = await database(request).post_transfers(owner, transfers, atomic=body.atomic)
-    results: list[BulkTransferResult | BulkProblem] = []
+    batcher: Batcher | None = request.app.state.batcher
+    if batcher is not None and not body.atomic:  # a busy wallet's bulk requests share its calls
+        rows = await batcher.apply(BulkPosting.of(transfers))
+    else:
+        owner = transfers[0].from_wallet_id or transfers[0].to_wallet_id
+        assert owner is not None  # every element names a wallet (BulkTransferElement)
+        rows = await database(request).post_transfers(owner, transfers, atomic=body.atomic)
+    results: list[BulkTransferResultDict | BulkProblemDict] = []
     for row in rows:
         if row["error_code"]:
             kind = SQLSTATES[row["error_code"]]
             balance = row["balance_after"] if row["error_code"] == "WL002" else None
             results.append(
-                BulkProblem.model_construct(
-                    status=kind.status,
-                    code=kind.code,
-                    title=kind.title,
-                    detail=row["error_detail"],
-                    balance=None if balance is None else format(balance, "f"),
-                )
+                {
+                    "status": kind.status,
+                    "code": kind.code,
+                    "title": kind.title,
+                    "detail": row["error_detail"],
+                    "balance": None if balance is None else format(balance, "f"),
+                }
             )
         else:
             results.append(
-                BulkTransferResult.model_construct(
-                    **_transfer_fields(row), balance=row["balance_after"], replayed=row["replayed"], status=201
-                )
+                {
+                    "id": row["transfer_id"],
+                    "kind": row["kind"],
+                    "from_wallet_id": row["from_wallet_id"],
+                    "to_wallet_id": row["to_wallet_id"],
+                    "amount": row["amount"],
+                    "currency": row["currency"],
+                    "metadata": metadata_out(row["metadata"]),
+                    "created_at": row["created_at"],
+                    "balance": row["balance_after"],
+                    "replayed": row["replayed"],
+                    "status": 201,
+                }
             )
-    return json_response(BulkResponse.model_construct(results=results))
+    return Response(BULK_RESPONSE_JSON.dump_json({"results": results}), media_type="application/json")
 
 
 @router.api_route("/bulk", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
